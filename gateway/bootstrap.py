@@ -1,0 +1,30 @@
+"""Everything is built here, once: settings, engine, sessions, secret. Tests build their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.settings import SecretStore, Settings
+from storage.db import make_engine, make_session_factory, upgrade
+
+
+@dataclass(frozen=True)
+class App:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    secret: bytes
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(settings: Settings | None = None, *, migrate: bool = False) -> App:
+    settings = settings or Settings()
+    engine = make_engine(settings.resolved_database_url)
+    if migrate:
+        upgrade(engine)
+    return App(settings, engine, make_session_factory(engine), SecretStore(settings).load())

@@ -1,0 +1,105 @@
+"""The IMAP poller: a second door into the same intake as the SMTP edge.
+
+Each mail in the folder is committed through ``Intake.submit`` and only then flagged deleted and
+expunged; a crash in between makes the next poll submit it again, which the intake's duplicate key
+turns into a no-op. ``imaps://user:pass@host[:port]/FOLDER`` (or ``imap://`` on a trusted host).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from email.utils import parseaddr
+from urllib.parse import unquote, urlsplit
+
+from imapclient import IMAPClient
+
+from gateway.intake import Arrival, Intake, header_block
+
+log = logging.getLogger("helpdesk.imap")
+FETCH_BATCH = 50
+
+
+@dataclass(frozen=True)
+class ImapTarget:
+    host: str
+    port: int
+    ssl: bool
+    username: str
+    password: str
+    folder: str
+
+    @classmethod
+    def from_url(cls, url: str) -> ImapTarget:
+        parts = urlsplit(url)
+        if parts.scheme not in ("imap", "imaps") or not parts.hostname:
+            raise ValueError("HELPDESK_IMAP_URL must look like imaps://user:pass@host/INBOX")
+        ssl = parts.scheme == "imaps"
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (993 if ssl else 143),
+            ssl=ssl,
+            username=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            folder=unquote(parts.path.lstrip("/")) or "INBOX",
+        )
+
+
+def envelope_of(raw: bytes) -> tuple[str, tuple[str, ...]]:
+    """The envelope a delivered mail still shows: Return-Path and Delivered-To/X-Original-To."""
+    head = header_block(raw).decode("utf-8", "replace").replace("\r\n", "\n")
+    fields: dict[str, list[str]] = {}
+    for line in head.split("\n"):
+        name, colon, value = line.partition(":")
+        if colon and not line[:1].isspace():
+            fields.setdefault(name.strip().lower(), []).append(value.strip())
+    sender = parseaddr((fields.get("return-path") or fields.get("from") or [""])[0])[1]
+    rcpts = [parseaddr(v)[1] for k in ("delivered-to", "x-original-to") for v in fields.get(k, [])]
+    return sender, tuple(dict.fromkeys(r.lower() for r in rcpts if r))
+
+
+class ImapPoller:
+    def __init__(self, url: str, intake: Intake, interval_seconds: float) -> None:
+        self._target = ImapTarget.from_url(url)
+        self._intake = intake
+        self._interval = interval_seconds
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="imap-poller", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                taken = self.poll_once()
+                if taken:
+                    log.info("took %d mail(s) from %s", taken, self._target.folder)
+            except Exception as exc:  # the server is away: nothing was deleted, try again
+                log.warning("IMAP poll failed: %s", exc)
+            self._stopping.wait(self._interval)
+
+    def poll_once(self) -> int:
+        """Move every mail in the folder into the intake; returns how many were committed."""
+        target = self._target
+        with IMAPClient(target.host, port=target.port, ssl=target.ssl, timeout=30) as client:
+            client.login(target.username, target.password)
+            client.select_folder(target.folder)
+            uids = client.search(["NOT", "DELETED"])
+            taken = 0
+            for start in range(0, len(uids), FETCH_BATCH):
+                chunk = uids[start : start + FETCH_BATCH]
+                for uid, data in client.fetch(chunk, [b"BODY.PEEK[]"]).items():
+                    raw = data[b"BODY[]"]
+                    sender, rcpts = envelope_of(raw)
+                    arrival = Arrival(raw, sender, rcpts, source="imap", peer=target.host)
+                    self._intake.submit(arrival).result(timeout=60)
+                    client.add_flags([uid], [b"\\Deleted"])
+                    taken += 1
+                client.expunge()
+            return taken

@@ -1,0 +1,213 @@
+"""Durable intake: raw mail committed, with group commit, before anyone is told 250.
+
+Every accepted mail, from the SMTP edge or the IMAP poller, goes through ``Intake.submit``. One
+writer thread takes whatever has queued (waiting at most a short window for company), inserts it
+in one transaction and commits: durability costs one fsync per batch, not per mail. A duplicate
+(same Message-ID from the same sender) is a conflict on a unique key, answered as already stored.
+Only the header block is read here; the MIME body is the pipeline's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import parseaddr
+from typing import Any
+
+from sqlalchemy import Engine, Insert
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storage.models import InboundMail, MailStatus
+
+log = logging.getLogger("helpdesk.intake")
+MAX_BATCH = 128
+_HEADER_PARSER = BytesHeaderParser(policy=compat32)
+
+
+class Stored(enum.StrEnum):
+    NEW = "new"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Arrival:
+    raw: bytes
+    envelope_from: str
+    envelope_to: tuple[str, ...]
+    source: str
+    peer: str = ""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    stored: Stored
+    mail_id: int | None
+
+
+@dataclass(frozen=True)
+class HeaderFacts:
+    """The few headers the edge needs: for the duplicate key and the blocked-sender check."""
+
+    message_id: str
+    from_address: str
+
+
+def header_block(raw: bytes) -> bytes:
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return raw[: min(ends)] if ends else raw
+
+
+def header_facts(raw: bytes) -> HeaderFacts:
+    headers = _HEADER_PARSER.parsebytes(header_block(raw))
+    message_id = _text(headers.get("message-id", "")).strip()[:998]
+    from_address = parseaddr(_text(headers.get("from", "")))[1].strip().lower()[:320]
+    return HeaderFacts(message_id, from_address)
+
+
+def _text(value: object) -> str:
+    return str(value).encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
+def dedupe_key(facts: HeaderFacts, envelope_from: str, raw: bytes) -> str:
+    """Same Message-ID from the same sender; without a Message-ID, the same bytes the same day."""
+    sender = facts.from_address or envelope_from.lower()
+    if facts.message_id:
+        material = f"mid\0{sender}\0{facts.message_id}".encode()
+    else:
+        day = datetime.now(UTC).strftime("%Y-%m-%d")
+        material = f"raw\0{sender}\0{day}\0".encode() + hashlib.sha256(raw).digest()
+    return hashlib.sha256(material).hexdigest()
+
+
+def row_for(arrival: Arrival, facts: HeaderFacts, now: datetime) -> dict[str, Any]:
+    return {
+        "dedupe_key": dedupe_key(facts, arrival.envelope_from, arrival.raw),
+        "received_at": now,
+        "source": arrival.source,
+        "peer": arrival.peer[:200],
+        "envelope_from": _text(arrival.envelope_from)[:320],
+        "envelope_to": [_text(a)[:320] for a in arrival.envelope_to],
+        "message_id": facts.message_id,
+        "from_address": facts.from_address,
+        "size": len(arrival.raw),
+        "raw": arrival.raw,
+        "status": MailStatus.RECEIVED,
+        "outcome": "",
+        "reason": "",
+        "error": "",
+    }
+
+
+@dataclass
+class _Pending:
+    row: dict[str, Any]
+    future: Future[Receipt]
+
+
+class Intake:
+    """The group-commit writer. ``on_commit`` is called after each batch with new mail."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        window_seconds: float = 0.002,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._engine = engine
+        self._window = window_seconds
+        self._on_commit = on_commit
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
+        self._insert = _insert_for(engine)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def submit(self, arrival: Arrival, facts: HeaderFacts | None = None) -> Future[Receipt]:
+        facts = facts or header_facts(arrival.raw)
+        pending = _Pending(row_for(arrival, facts, datetime.now(UTC)), Future())
+        self._queue.put(pending)
+        return pending.future
+
+    async def accept(self, arrival: Arrival, facts: HeaderFacts | None = None) -> Receipt:
+        return await asyncio.wrap_future(self.submit(arrival, facts))
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stopping = self._gather(first)
+            self._commit(batch)
+            if stopping:
+                return
+
+    def _gather(self, first: _Pending) -> tuple[list[_Pending], bool]:
+        batch = [first]
+        deadline = time.monotonic() + self._window
+        while len(batch) < MAX_BATCH:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            receipts = self._write(batch)
+        except Exception:
+            if len(batch) == 1:
+                log.exception("could not store mail %s", batch[0].row["message_id"] or "(no id)")
+                batch[0].future.set_exception(RuntimeError("storage failed"))
+                return
+            for pending in batch:  # one poison row must not fail its neighbours
+                self._commit([pending])
+            return
+        for pending, receipt in zip(batch, receipts, strict=True):
+            pending.future.set_result(receipt)
+        if any(r.stored is Stored.NEW for r in receipts):
+            self._on_commit()
+
+    def _write(self, batch: list[_Pending]) -> list[Receipt]:
+        rows = [p.row for p in batch]
+        with self._engine.begin() as connection:
+            inserted = {
+                key: mail_id for mail_id, key in connection.execute(self._insert.values(rows)).all()
+            }
+        receipts, seen = [], set()
+        for row in rows:
+            key = row["dedupe_key"]
+            if key in inserted and key not in seen:
+                receipts.append(Receipt(Stored.NEW, inserted[key]))
+            else:
+                receipts.append(Receipt(Stored.DUPLICATE, None))
+            seen.add(key)
+        return receipts
+
+
+def _insert_for(engine: Engine) -> Insert:
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    table = InboundMail.__table__
+    return (
+        dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id, table.c.dedupe_key)
+    )

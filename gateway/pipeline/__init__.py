@@ -1,0 +1,45 @@
+"""The inbound pipeline: one stored mail, one unit of work, a fixed chain of stages.
+
+Each stage reads and extends the context; a stage that settles the mail calls ``ctx.finish`` and
+the chain stops there. The order is the design: decode, classify, know the sender, find the
+thread, keep the new words, drop repeats, note automatic mail, check, apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gateway.pipeline import (
+    apply,
+    automated,
+    classify,
+    clean,
+    dedupe,
+    identify,
+    parse,
+    thread,
+    validate,
+)
+from gateway.pipeline.context import Env, MailContext
+
+Stage = Callable[[MailContext, Env], None]
+
+STAGES: tuple[tuple[str, Stage], ...] = (
+    ("parse", parse.stage),
+    ("classify", classify.stage),
+    ("identify", identify.stage),
+    ("thread", thread.stage),
+    ("clean", clean.stage),
+    ("dedupe", dedupe.stage),
+    ("automated", automated.stage),
+    ("validate", validate.stage),
+    ("apply", apply.stage),
+)
+
+
+def run(ctx: MailContext, env: Env) -> MailContext:
+    for _name, stage in STAGES:
+        stage(ctx, env)
+        if ctx.outcome is not None:
+            break
+    return ctx

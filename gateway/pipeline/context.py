@@ -1,0 +1,86 @@
+"""The typed context one stored mail carries through the pipeline, and the outcomes it can reach."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from gateway.pipeline.classify import Classification
+from gateway.pipeline.match import ThreadMatch
+from gateway.pipeline.parse import Address, ParsedMail
+from gateway.settings import Settings
+from storage.models import Agent, Customer, Ticket
+
+
+class Outcome(enum.StrEnum):
+    NEW_TICKET = "new_ticket"
+    REPLY = "reply"
+    LINKED_TICKET = "linked_ticket"
+    DUPLICATE = "duplicate"
+    AUTO_REPLY_NOTED = "auto_reply_noted"
+    IGNORED = "ignored"
+    BOUNCE_NOTED = "bounce_noted"
+    BLOCKED = "blocked"
+    REJECTED = "rejected"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the edge stored beside the raw bytes."""
+
+    mail_id: int | None
+    raw: bytes
+    envelope_from: str
+    envelope_to: tuple[str, ...]
+    received_at: datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class Env:
+    """What stages may use besides the context: the unit of work, the settings, the clock."""
+
+    session: Session
+    settings: Settings
+    secret: bytes
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    stage: str
+    text: str
+
+
+@dataclass
+class MailContext:
+    envelope: Envelope
+    parsed: ParsedMail | None = None
+    classification: Classification | None = None
+    sender: Address | None = None
+    body: str = ""
+    content_hash: str = ""
+    customer: Customer | None = None
+    agent: Agent | None = None
+    match: ThreadMatch | None = None
+    ticket: Ticket | None = None
+    outcome: Outcome | None = None
+    reason: str = ""
+    trace: list[Decision] = field(default_factory=list)
+
+    def decide(self, stage: str, text: str) -> None:
+        self.trace.append(Decision(stage, text))
+
+    def finish(self, stage: str, outcome: Outcome, reason: str) -> None:
+        """End the pipeline for this mail with ``outcome``; later stages do not run."""
+        self.outcome, self.reason = outcome, reason
+        self.decide(stage, f"{outcome.value}: {reason}")
+
+    @property
+    def mail(self) -> ParsedMail:
+        assert self.parsed is not None, "the parse stage runs first"
+        return self.parsed

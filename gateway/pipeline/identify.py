@@ -1,0 +1,36 @@
+"""Who sent the mail: a known agent, a known customer, or somebody new; and are they blocked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from gateway.pipeline.context import Env, MailContext, Outcome
+from storage.models import Agent, Customer
+
+
+def block_reason(customer: Customer, now: datetime) -> str | None:
+    """Why ``customer`` is blocked now, or None; an expired block no longer counts."""
+    if not customer.blocked:
+        return None
+    if customer.blocked_until is not None and customer.blocked_until <= now:
+        return None
+    until = f" until {customer.blocked_until:%Y-%m-%d %H:%M} UTC" if customer.blocked_until else ""
+    return f"sender is blocked{until}: {customer.block_reason or 'no reason given'}"
+
+
+def stage(ctx: MailContext, env: Env) -> None:
+    if ctx.sender is None:
+        ctx.finish("identify", Outcome.QUARANTINED, "no sender address in From or envelope")
+        return
+    email = ctx.sender.email
+    ctx.agent = env.session.scalar(select(Agent).where(Agent.email == email, Agent.active))
+    ctx.customer = env.session.scalar(select(Customer).where(Customer.email == email))
+    if ctx.customer is not None:
+        reason = block_reason(ctx.customer, env.now)
+        if reason is not None:
+            ctx.finish("identify", Outcome.BLOCKED, reason)
+            return
+    who = "agent" if ctx.agent else "customer" if ctx.customer else "new sender"
+    ctx.decide("identify", f"{email}: {who}")

@@ -1,0 +1,103 @@
+"""Settings from the environment (``HELPDESK_*``), a ``.env`` file, or a TOML file.
+
+The environment wins over ``.env``, which wins over the TOML file named by ``HELPDESK_CONFIG``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HELPDESK_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    broker_url: str = ""
+    smtp_listen: str = "127.0.0.1:2525"
+    support_address: str = "support@localhost"
+    secret: str = ""
+    outbound: str = ""
+    imap_url: str = ""
+    imap_poll_seconds: float = 30.0
+
+    max_message_bytes: int = 25 * 1024 * 1024
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    min_body_chars: int = 1
+    reopen_window_days: float = 7.0
+    duplicate_window_minutes: float = 10.0
+    group_commit_window_ms: float = 2.0
+    block_refresh_seconds: float = 5.0
+    categories: str = "general,billing,technical,feature_request,bug"
+
+    @field_validator("support_address")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.strip().lower()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        toml_path = os.environ.get("HELPDESK_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @property
+    def support_addresses(self) -> tuple[str, ...]:
+        """Every address the gateway answers for; the first is the one mail is sent from."""
+        return tuple(a.strip() for a in self.support_address.split(",") if a.strip())
+
+    @property
+    def category_names(self) -> tuple[str, ...]:
+        return tuple(c.strip() for c in self.categories.split(",") if c.strip())
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'helpdesk.db'}"
+
+    @property
+    def resolved_outbound(self) -> str:
+        return self.outbound or f"maildir:{self.var_dir / 'outbox'}"
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        host, _, port = self.smtp_listen.rpartition(":")
+        return host or "127.0.0.1", int(port)
+
+
+class SecretStore:
+    """Reads the signing secret, generating one into ``var/secret`` (mode 0600) when unset."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def load(self) -> bytes:
+        if self._settings.secret:
+            return self._settings.secret.encode()
+        path = self._settings.var_dir / "secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
+        return path.read_text().strip().encode()

@@ -1,0 +1,242 @@
+"""Writing tickets: the few operations every change is made of, each recording its event.
+
+They run inside the caller's unit of work and never commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.pipeline.parse import Attachment
+from storage.models import (
+    AuthorKind,
+    Blob,
+    Customer,
+    EventKind,
+    Message,
+    MessageAttachment,
+    MessageKind,
+    Priority,
+    SlaPolicy,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketParticipant,
+)
+
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: AuthorKind
+    label: str
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(AuthorKind.SYSTEM, "system")
+
+
+def new_number() -> str:
+    return "TKT-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(6))
+
+
+def customer_for(session: Session, email: str, name: str, now: datetime) -> Customer:
+    """The customer with ``email``, created when new; safe against a racing insert."""
+    found = session.scalar(select(Customer).where(Customer.email == email))
+    if found is not None:
+        if name and not found.name:
+            found.name = name[:200]
+        return found
+    customer = Customer(email=email, name=name[:200], created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(customer)
+    except IntegrityError:
+        return session.scalars(select(Customer).where(Customer.email == email)).one()
+    return customer
+
+
+def record(
+    session: Session,
+    ticket: Ticket,
+    kind: EventKind,
+    actor: Actor,
+    now: datetime,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    message: Message | None = None,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        kind=kind,
+        actor_kind=actor.kind,
+        actor=actor.label,
+        before=before or {},
+        after=after or {},
+        message_id=message.id if message else None,
+        created_at=now,
+    )
+    session.add(event)
+    return event
+
+
+def open_ticket(
+    session: Session,
+    customer: Customer,
+    subject: str,
+    description: str,
+    actor: Actor,
+    now: datetime,
+    linked: Ticket | None = None,
+) -> Ticket:
+    number = new_number()
+    while session.scalar(select(exists().where(Ticket.number == number))):
+        number = new_number()
+    sla = session.get(SlaPolicy, Priority.MEDIUM)
+    ticket = Ticket(
+        number=number,
+        subject=subject,
+        description=description,
+        status=Status.OPEN,
+        priority=Priority.MEDIUM,
+        category="general",
+        customer=customer,
+        customer_id=customer.id,
+        tags=[],
+        linked_ticket_id=linked.id if linked else None,
+        first_response_due=now + timedelta(minutes=sla.first_response_minutes) if sla else None,
+        resolution_due=now + timedelta(minutes=sla.resolution_minutes) if sla else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    after = {
+        "number": number,
+        "subject": subject,
+        "status": Status.OPEN.value,
+        "priority": Priority.MEDIUM.value,
+        "customer": customer.email,
+    }
+    if linked is not None:
+        after["linked_ticket"] = linked.number
+    record(session, ticket, EventKind.TICKET_CREATED, actor, now, after=after)
+    return ticket
+
+
+def add_participants(
+    session: Session, ticket: Ticket, customers: Iterable[Customer], actor: Actor, now: datetime
+) -> None:
+    known = set(
+        session.scalars(
+            select(TicketParticipant.customer_id).where(TicketParticipant.ticket_id == ticket.id)
+        )
+    )
+    for customer in customers:
+        if customer.id == ticket.customer_id or customer.id in known:
+            continue
+        known.add(customer.id)
+        session.add(TicketParticipant(ticket_id=ticket.id, customer_id=customer.id))
+        record(
+            session,
+            ticket,
+            EventKind.PARTICIPANT_ADDED,
+            actor,
+            now,
+            after={"email": customer.email},
+        )
+
+
+def add_message(
+    session: Session,
+    ticket: Ticket,
+    kind: MessageKind,
+    actor: Actor,
+    body: str,
+    now: datetime,
+    *,
+    customer: Customer | None = None,
+    message_id: str = "",
+    content_hash: str = "",
+    inbound_mail_id: int | None = None,
+    attachments: Iterable[Attachment] = (),
+) -> Message:
+    message = Message(
+        ticket_id=ticket.id,
+        kind=kind,
+        author_kind=actor.kind,
+        author_email=actor.label,
+        customer_id=customer.id if customer else None,
+        body=body,
+        content_hash=content_hash,
+        message_id=message_id,
+        inbound_mail_id=inbound_mail_id,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    for attachment in attachments:
+        attach(session, message, attachment)
+    ticket.updated_at = now
+    record(
+        session,
+        ticket,
+        EventKind.TICKET_COMMENTED,
+        actor,
+        now,
+        after={"kind": kind.value, "chars": len(body)},
+        message=message,
+    )
+    return message
+
+
+def attach(session: Session, message: Message, attachment: Attachment) -> None:
+    digest = hashlib.sha256(attachment.content).hexdigest()
+    if session.get(Blob, digest) is None:
+        session.add(Blob(sha256=digest, size=len(attachment.content), content=attachment.content))
+    session.add(
+        MessageAttachment(
+            message_id=message.id,
+            blob_sha256=digest,
+            filename=attachment.filename[:255],
+            content_type=attachment.content_type[:255],
+            size=len(attachment.content),
+        )
+    )
+
+
+def set_status(
+    session: Session, ticket: Ticket, status: Status, actor: Actor, now: datetime
+) -> None:
+    before = ticket.status
+    if before is status:
+        return
+    ticket.status = status
+    ticket.updated_at = now
+    if status is Status.RESOLVED:
+        ticket.resolved_at = now
+    if status is Status.CLOSED:
+        ticket.closed_at = now
+    kind = {
+        Status.RESOLVED: EventKind.TICKET_RESOLVED,
+        Status.CLOSED: EventKind.TICKET_CLOSED,
+    }.get(status, EventKind.TICKET_STATUS_CHANGED)
+    record(
+        session,
+        ticket,
+        kind,
+        actor,
+        now,
+        before={"status": before.value},
+        after={"status": status.value},
+    )

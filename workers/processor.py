@@ -1,0 +1,131 @@
+"""Turns stored mail into tickets, one mail per unit of work, in arrival order.
+
+A mail whose processing raises is quarantined with the reason and the traceback, and can be
+replayed (``helpdesk mail replay``). At start the backlog left in ``received`` is taken first, so a
+crash between the 250 and the processing loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from gateway import pipeline
+from gateway.bootstrap import App
+from gateway.pipeline.context import Env, Envelope, MailContext, Outcome
+from storage.models import InboundMail, MailStatus
+
+log = logging.getLogger("helpdesk.processor")
+BATCH = 200
+
+
+def envelope_of(mail: InboundMail) -> Envelope:
+    return Envelope(
+        mail_id=mail.id,
+        raw=mail.raw,
+        envelope_from=mail.envelope_from,
+        envelope_to=tuple(mail.envelope_to),
+        received_at=mail.received_at,
+        source=mail.source,
+    )
+
+
+def process_mail(app: App, mail_id: int) -> Outcome | None:
+    """Run the pipeline on one stored mail; None when it was already done (or is gone)."""
+    try:
+        with app.sessions.begin() as session:
+            mail = session.scalar(
+                select(InboundMail)
+                .where(InboundMail.id == mail_id, InboundMail.status == MailStatus.RECEIVED)
+                .with_for_update(skip_locked=True)
+            )
+            if mail is None:
+                return None
+            env = Env(session, app.settings, app.secret, datetime.now(UTC))
+            ctx = pipeline.run(MailContext(envelope_of(mail)), env)
+            outcome = ctx.outcome or Outcome.QUARANTINED
+            mail.status = (
+                MailStatus.QUARANTINED if outcome is Outcome.QUARANTINED else MailStatus.PROCESSED
+            )
+            mail.outcome, mail.reason = outcome.value, ctx.reason[:2000]
+            mail.ticket_id = ctx.ticket.id if ctx.ticket is not None else None
+            mail.processed_at = env.now
+        log.info("%s: %s: %s", mail.message_id or f"mail {mail_id}", outcome.value, ctx.reason)
+        return outcome
+    except Exception as exc:
+        quarantine(app, mail_id, exc)
+        return Outcome.QUARANTINED
+
+
+def quarantine(app: App, mail_id: int, exc: BaseException) -> None:
+    reason = f"{type(exc).__name__}: {exc}"[:2000]
+    log.error("mail %s quarantined: %s", mail_id, reason)
+    with app.sessions.begin() as session:
+        session.execute(
+            update(InboundMail)
+            .where(InboundMail.id == mail_id)
+            .values(
+                status=MailStatus.QUARANTINED,
+                outcome=Outcome.QUARANTINED.value,
+                reason=reason,
+                error="".join(traceback.format_exception(exc)),
+                processed_at=datetime.now(UTC),
+            )
+        )
+
+
+def pending_ids(app: App, limit: int = BATCH) -> list[int]:
+    with app.sessions() as session:
+        return list(
+            session.scalars(
+                select(InboundMail.id)
+                .where(InboundMail.status == MailStatus.RECEIVED)
+                .order_by(InboundMail.id)
+                .limit(limit)
+            )
+        )
+
+
+def drain(app: App) -> int:
+    """Process every mail waiting in ``received``; returns how many were taken."""
+    done = 0
+    while ids := pending_ids(app):
+        for mail_id in ids:
+            process_mail(app, mail_id)
+        done += len(ids)
+    return done
+
+
+class Processor:
+    """The in-process worker thread: woken by the intake after each commit."""
+
+    def __init__(self, app: App, idle_seconds: float = 5.0) -> None:
+        self._app = app
+        self._idle = idle_seconds
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="processor", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                drain(self._app)
+            except Exception:  # the database is away: keep the mail, try again shortly
+                log.exception("processing paused")
+            self._wake.wait(self._idle)
