@@ -42,7 +42,7 @@ class Gateway:
 
     async def start(self, host: str, port: int) -> int:
         """Start every part; returns the port listened on (useful when ``port`` is 0)."""
-        self.blocks.refresh(self.app.engine)
+        self._refresh_once()
         self.processor.start()
         self.intake.start()
         if self.poller is not None:
@@ -74,10 +74,13 @@ class Gateway:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.app.settings.block_refresh_seconds)
-            try:
-                await loop.run_in_executor(None, self.blocks.refresh, self.app.engine)
-            except Exception:
-                log.exception("could not refresh the block list")
+            await loop.run_in_executor(None, self._refresh_once)
+
+    def _refresh_once(self) -> None:
+        try:
+            self.blocks.refresh(self.app.engine)
+        except Exception:  # keep the last list; the pipeline checks blocks again anyway
+            log.exception("could not refresh the block list")
 
 
 async def serve(app: App, host: str, port: int) -> None:

@@ -1,0 +1,116 @@
+"""Invariant 1: a mail answered 250 is committed first; SIGKILL at any moment loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from gateway.bootstrap import App
+from gateway.settings import Settings
+from storage.models import InboundMail, Ticket
+from tests.helpers import mail, wait_processed
+
+MAILS = 300
+CONNECTIONS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "HELPDESK_DATABASE_URL": settings.resolved_database_url,
+        "HELPDESK_VAR_DIR": str(settings.var_dir),
+        "HELPDESK_SUPPORT_ADDRESS": settings.support_address,
+        "HELPDESK_SECRET": settings.secret,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--smtp", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError("the gateway did not start listening")
+
+
+def send_all(port: int, messages: list[bytes], acked: set[int], lock: threading.Lock) -> None:
+    """Send on a few connections, noting each mail answered 250; stop at the first error."""
+
+    def worker(indexes: list[int]) -> None:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+                for index in indexes:
+                    client.sendmail("alice@customer.test", ["support@example.com"], messages[index])
+                    with lock:
+                        acked.add(index)
+        except (OSError, smtplib.SMTPException):
+            return
+
+    threads = [
+        threading.Thread(target=worker, args=(list(range(n, len(messages), CONNECTIONS)),))
+        for n in range(CONNECTIONS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+
+def test_sigkill_under_load_loses_and_duplicates_nothing(
+    app: App, settings: Settings, tmp_path: Path
+) -> None:
+    messages = [
+        mail(subject=f"Durable mail {i}", message_id=f"<durable-{i}@customer.test>").as_bytes()
+        for i in range(MAILS)
+    ]
+    port, log = free_port(), tmp_path / "gateway.log"
+    acked: set[int] = set()
+    lock = threading.Lock()
+    server = start_server(settings, port, log)
+    sender = threading.Thread(target=send_all, args=(port, messages, acked, lock))
+    sender.start()
+    while len(acked) < MAILS // 3 and sender.is_alive():
+        time.sleep(0.005)
+    server.send_signal(signal.SIGKILL)
+    server.wait(timeout=10)
+    sender.join(timeout=60)
+    killed_with = len(acked)
+    assert 0 < killed_with < MAILS, "the kill must land in the middle of the load"
+
+    server = start_server(settings, port, log)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            for index in sorted(set(range(MAILS)) - acked):
+                client.sendmail("alice@customer.test", ["support@example.com"], messages[index])
+        wait_processed(app, timeout=120)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+    with app.sessions() as session:
+        ticket_count = session.scalar(select(func.count()).select_from(Ticket))
+        subjects = session.scalar(select(func.count(func.distinct(Ticket.subject))))
+        stored = session.scalar(select(func.count()).select_from(InboundMail))
+    assert (ticket_count, subjects, stored) == (MAILS, MAILS, MAILS), log.read_text()[-3000:]

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gateway.lifecycle import ReplyEffect, can_move, customer_reply
+from storage.models import Status
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+WINDOW = timedelta(days=7)
+
+
+@pytest.mark.parametrize(
+    ("status", "resolved_ago", "effect", "after"),
+    [
+        (Status.OPEN, None, ReplyEffect.JOIN, Status.OPEN),
+        (Status.IN_PROGRESS, None, ReplyEffect.JOIN, Status.IN_PROGRESS),
+        (Status.AWAITING_CUSTOMER, None, ReplyEffect.REOPEN, Status.IN_PROGRESS),
+        (Status.RESOLVED, timedelta(days=2), ReplyEffect.REOPEN, Status.IN_PROGRESS),
+        (Status.RESOLVED, timedelta(days=8), ReplyEffect.NEW_LINKED_TICKET, Status.OPEN),
+        (Status.CLOSED, timedelta(days=1), ReplyEffect.NEW_LINKED_TICKET, Status.OPEN),
+    ],
+)
+def test_customer_reply(
+    status: Status, resolved_ago: timedelta | None, effect: ReplyEffect, after: Status
+) -> None:
+    resolved_at = NOW - resolved_ago if resolved_ago else None
+    decision = customer_reply(status, resolved_at, NOW, WINDOW)
+    assert (decision.effect, decision.status) == (effect, after)
+
+
+def test_closed_is_final_and_resolved_only_reopens_or_closes() -> None:
+    assert not any(can_move(Status.CLOSED, s) for s in Status)
+    assert {s for s in Status if can_move(Status.RESOLVED, s)} == {Status.IN_PROGRESS, Status.CLOSED}
+    assert can_move(Status.OPEN, Status.IN_PROGRESS) and not can_move(Status.OPEN, Status.OPEN)

@@ -1,0 +1,99 @@
+"""Test helpers: a gateway on a real socket in a background loop, mail builders, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import threading
+import time
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from sqlalchemy import func, select
+
+from gateway.bootstrap import App
+from gateway.serve import Gateway
+from storage.models import InboundMail, MailStatus, Ticket
+
+
+class GatewayThread:
+    """``Gateway`` running on its own event loop thread, listening on a free local port."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._gateway = Gateway(app)
+
+    def start(self) -> None:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._gateway.start("127.0.0.1", 0), self._loop)
+        self.port = future.result(timeout=10)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._gateway.stop(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def smtp(self) -> smtplib.SMTP:
+        return smtplib.SMTP("127.0.0.1", self.port, timeout=30)
+
+    def send(
+        self, message: EmailMessage | bytes, to: list[str] | None = None, mail_from: str = ""
+    ) -> None:
+        with self.smtp() as client:
+            if isinstance(message, bytes):
+                client.sendmail(mail_from, to or ["support@example.com"], message)
+            else:
+                client.send_message(message, from_addr=mail_from or None, to_addrs=to)
+
+    def settle(self, timeout: float = 20.0) -> None:
+        """Wait until every stored mail has been through the pipeline."""
+        self._gateway.processor.wake()
+        wait_processed(self.app, timeout)
+
+
+def wait_processed(app: App, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.sessions() as session:
+            waiting = session.scalar(
+                select(func.count()).where(InboundMail.status == MailStatus.RECEIVED)
+            )
+        if not waiting:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{waiting} mail(s) still unprocessed after {timeout}s")
+
+
+def mail(
+    sender: str = "Alice Customer <alice@customer.test>",
+    to: str = "support@example.com",
+    subject: str = "My printer is on fire",
+    body: str = "Hello, the printer in room 4 is on fire. Please help.",
+    cc: str | None = None,
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    **headers: str,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    if cc:
+        message["Cc"] = cc
+    message["Subject"] = subject
+    message["Message-ID"] = message_id or make_msgid(domain="customer.test")
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
+
+
+def tickets(app: App) -> list[Ticket]:
+    with app.sessions() as session:
+        return list(session.scalars(select(Ticket).order_by(Ticket.id)))
