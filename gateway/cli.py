@@ -329,12 +329,16 @@ def mail_replay(ids: tuple[int, ...], all_quarantined: bool) -> None:
         raise click.UsageError("name mail ids or --all-quarantined")
     app = _app()
     with app.sessions.begin() as session:
-        query = update(InboundMail).where(InboundMail.status == MailStatus.QUARANTINED)
+        query = select(InboundMail.id).where(InboundMail.status == MailStatus.QUARANTINED)
         if ids:
             query = query.where(InboundMail.id.in_(ids))
-        count = session.execute(
-            query.values(status=MailStatus.RECEIVED, outcome="", reason="", error="")
-        ).rowcount
+        chosen = list(session.scalars(query))
+        session.execute(
+            update(InboundMail)
+            .where(InboundMail.id.in_(chosen))
+            .values(status=MailStatus.RECEIVED, outcome="", reason="", error="")
+        )
+        count = len(chosen)
     drain(app)
     click.echo(f"replayed {count} mail(s)")
     app.close()

@@ -204,10 +204,12 @@ class Intake:
 
 
 def _insert_for(engine: Engine) -> Insert:
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    table = InboundMail.__table__
-    return (
-        dialect.insert(table)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(table.c.id, table.c.dedupe_key)
-    )
+    if engine.dialect.name == "postgresql":
+        statement: Insert = postgresql.insert(InboundMail).on_conflict_do_nothing(
+            index_elements=["dedupe_key"]
+        )
+    else:
+        statement = sqlite.insert(InboundMail).on_conflict_do_nothing(
+            index_elements=["dedupe_key"]
+        )
+    return statement.returning(InboundMail.id, InboundMail.dedupe_key)

@@ -21,7 +21,9 @@ from storage.db import make_engine, upgrade
 from storage.models import Base
 from tests.helpers import GatewayThread
 
-PG_ADMIN_URL = os.environ.get("HELPDESK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "HELPDESK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 PG_TEST_DB = "helpdesk_test"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 KEEP = {"sla_policies", "alembic_version"}

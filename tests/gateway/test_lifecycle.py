@@ -32,5 +32,8 @@ def test_customer_reply(
 
 def test_closed_is_final_and_resolved_only_reopens_or_closes() -> None:
     assert not any(can_move(Status.CLOSED, s) for s in Status)
-    assert {s for s in Status if can_move(Status.RESOLVED, s)} == {Status.IN_PROGRESS, Status.CLOSED}
+    assert {s for s in Status if can_move(Status.RESOLVED, s)} == {
+        Status.IN_PROGRESS,
+        Status.CLOSED,
+    }
     assert can_move(Status.OPEN, Status.IN_PROGRESS) and not can_move(Status.OPEN, Status.OPEN)

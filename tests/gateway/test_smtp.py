@@ -33,7 +33,9 @@ def token_address(app: App, ticket: Ticket, party: tokens.Party, party_id: int) 
 def messages_of(app: App, ticket: Ticket) -> list[Message]:
     with app.sessions() as session:
         return list(
-            session.scalars(select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id))
+            session.scalars(
+                select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id)
+            )
         )
 
 
@@ -53,7 +55,11 @@ def test_new_mail_opens_a_ticket(gateway: GatewayThread, app: App) -> None:
     assert ticket.number.startswith("TKT-") and len(ticket.number) == 10
     assert ticket.subject == "My printer is on fire"
     assert ticket.description.startswith("Hello, the printer in room 4 is on fire.")
-    assert (ticket.status, ticket.priority.value, ticket.category) == (Status.OPEN, "medium", "general")
+    assert (ticket.status, ticket.priority.value, ticket.category) == (
+        Status.OPEN,
+        "medium",
+        "general",
+    )
     assert ticket.first_response_due is not None and ticket.resolution_due is not None
     with app.sessions() as session:
         customer = session.get(Customer, ticket.customer_id)
@@ -87,8 +93,13 @@ def test_reply_by_in_reply_to_our_message_id(gateway: GatewayThread, app: App) -
         now = datetime.now(UTC)
         session.add(
             Outbox(
-                message_id=ours, ticket_id=ticket.id, template="ack", recipient="alice@customer.test",
-                audience="customer", next_attempt_at=now, created_at=now,
+                message_id=ours,
+                ticket_id=ticket.id,
+                template="ack",
+                recipient="alice@customer.test",
+                audience="customer",
+                next_attempt_at=now,
+                created_at=now,
             )
         )
     gateway.send(mail(sender="other.person@elsewhere.test", subject="Re: hi", in_reply_to=ours))
@@ -132,7 +143,9 @@ def test_forged_token_is_refused_at_rcpt(gateway: GatewayThread, app: App) -> No
 def test_oversize_mail_gets_552_and_size_is_announced(app: App, settings: object) -> None:
     small = App(
         app.settings.model_copy(update={"max_message_bytes": 10_000}),
-        app.engine, app.sessions, app.secret,
+        app.engine,
+        app.sessions,
+        app.secret,
     )
     running = GatewayThread(small)
     running.start()
@@ -197,7 +210,9 @@ def test_reference_to_a_customer_mail_from_a_stranger_opens_a_new_ticket(
     gateway: GatewayThread, app: App
 ) -> None:
     gateway.send(mail(message_id="<first@customer.test>"))
-    gateway.send(mail(sender="eve@stranger.test", subject="Re: x", in_reply_to="<first@customer.test>"))
+    gateway.send(
+        mail(sender="eve@stranger.test", subject="Re: x", in_reply_to="<first@customer.test>")
+    )
     gateway.settle()
     assert len(tickets(app)) == 2
 
@@ -236,7 +251,10 @@ def test_blocked_sender_gets_550_with_the_reason(gateway: GatewayThread, app: Ap
     with app.sessions.begin() as session:
         session.add(
             Customer(
-                email="spammer@bad.test", name="", created_at=datetime.now(UTC), blocked=True,
+                email="spammer@bad.test",
+                name="",
+                created_at=datetime.now(UTC),
+                blocked=True,
                 block_reason="sent 500 spam mails",
             )
         )
@@ -278,7 +296,9 @@ def test_storage_failure_answers_451(tmp_path: object, app: App) -> None:
     from gateway.bootstrap import build
 
     assert isinstance(tmp_path, Path)
-    broken = build(app.settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'none.db'}"}))
+    broken = build(
+        app.settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'none.db'}"})
+    )
     running = GatewayThread(broken)
     running.start()
     try:

@@ -31,15 +31,18 @@ def test_default_sla_is_seeded(app: App) -> None:
     with app.sessions() as session:
         policies = {p.priority: p for p in session.scalars(select(SlaPolicy))}
     assert set(policies) == set(Priority)
-    assert policies[Priority.URGENT].first_response_minutes < policies[Priority.LOW].first_response_minutes
+    assert (
+        policies[Priority.URGENT].first_response_minutes
+        < policies[Priority.LOW].first_response_minutes
+    )
 
 
 def test_hot_path_lookups_are_indexed(app: App) -> None:
     inspector = inspect(app.engine)
 
     def indexed(table: str) -> set[str]:
-        columns = {tuple(i["column_names"])[0] for i in inspector.get_indexes(table)}
-        columns |= {tuple(u["column_names"])[0] for u in inspector.get_unique_constraints(table)}
+        columns = {next(iter(i["column_names"])) for i in inspector.get_indexes(table)}
+        columns |= {next(iter(u["column_names"])) for u in inspector.get_unique_constraints(table)}
         return {str(c) for c in columns}
 
     assert {"dedupe_key", "status"} <= indexed("inbound_mails")

@@ -1,0 +1,208 @@
+"""A private Dovecot IMAP server for tests: started in the foreground as a child, stopped by PID.
+
+Dovecot refuses to touch mail as root, so when the tests run as root the master stays root, the
+login processes run as ``dovenull`` and the mail as ``dovecot``; the maildir then lives in its own
+temporary directory that user owns (pytest's tree is private to root). Run as anyone else, the
+whole instance is "rootless": every process is the current user and nothing is chrooted.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import quote
+
+from imapclient import IMAPClient
+
+USER = "helpdesk"
+PASSWORD = "s3cr@t/pw?"  # URL-reserved characters: the poller must unquote them
+MAIL_USER = "dovecot"  # the mail processes' user when the tests run as root
+LOGIN_USER = "dovenull"
+
+
+class DovecotUnavailable(RuntimeError):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _config(root: Path, mail_dir: Path, port: int) -> str:
+    if os.geteuid() == 0:
+        mail = pwd.getpwnam(MAIL_USER)
+        users = f"""\
+default_internal_user = root
+default_internal_group = root
+default_login_user = {LOGIN_USER}
+first_valid_uid = {mail.pw_uid}
+first_valid_gid = {mail.pw_gid}
+"""
+        userdb = f"uid={mail.pw_uid} gid={mail.pw_gid} home={mail_dir}/%u"
+        chroot = ""
+    else:
+        me = pwd.getpwuid(os.geteuid())
+        users = f"""\
+default_internal_user = {me.pw_name}
+default_internal_group = {me.pw_gid}
+default_login_user = {me.pw_name}
+first_valid_uid = {me.pw_uid}
+first_valid_gid = {me.pw_gid}
+"""
+        userdb = f"home={mail_dir}/%u"
+        chroot = "  chroot =\n"  # chroot needs root
+    no_chroot = "".join(f"service {s} {{\n{chroot}}}\n" for s in ("anvil", "ipc", "old-stats"))
+    return f"""\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+{users}mail_location = maildir:{mail_dir}/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {root}/users
+}}
+userdb {{
+  driver = static
+  args = {userdb}
+}}
+service imap-login {{
+{chroot}  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+{no_chroot}"""
+
+
+class Dovecot:
+    """One running instance; ``url`` is what ``HELPDESK_IMAP_URL`` would be set to."""
+
+    def __init__(self, root: Path, timeout: float = 15.0) -> None:
+        self.root = root
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._mail_dir: Path | None = None
+        self._timeout = timeout
+
+    @property
+    def url(self) -> str:
+        return f"imap://{USER}:{quote(PASSWORD, safe='')}@{self.host}:{self.port}/INBOX"
+
+    @property
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def start(self) -> Dovecot:
+        binary = shutil.which("dovecot") or next(
+            (p for p in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot") if os.path.exists(p)), None
+        )
+        if binary is None:
+            raise DovecotUnavailable("no dovecot binary (apt-get install dovecot-imapd)")
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
+        try:
+            self._mail_dir = self._make_mail_dir()
+        except KeyError as exc:
+            raise DovecotUnavailable(f"no system user {exc} for Dovecot's processes") from exc
+        for _attempt in range(3):  # the free port may be taken between probe and bind
+            self.port = _free_port()
+            config = self.root / "dovecot.conf"
+            config.write_text(_config(self.root, self._mail_dir, self.port))
+            self._process = subprocess.Popen(
+                [binary, "-F", "-c", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=open(self.root / "stderr.log", "ab"),  # noqa: SIM115 - the child keeps it
+                start_new_session=True,
+            )
+            if self._wait_ready():
+                return self
+            if "Address already in use" not in self.log:
+                break
+        reason = self._tail()
+        self.stop()
+        raise DovecotUnavailable(f"Dovecot did not answer on 127.0.0.1:{self.port}: {reason}")
+
+    def _make_mail_dir(self) -> Path:
+        if os.geteuid() != 0:
+            path = self.root / "mail"
+            path.mkdir(exist_ok=True)
+            return path
+        mail = pwd.getpwnam(MAIL_USER)
+        path = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-mail-"))
+        os.chown(path, mail.pw_uid, mail.pw_gid)
+        return path
+
+    def _wait_ready(self) -> bool:
+        """The port opens before imap-login can serve; wait for a real greeting."""
+        assert self._process is not None
+        deadline = time.monotonic() + self._timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                return False
+            try:
+                with socket.create_connection((self.host, self.port), timeout=2) as conn:
+                    if conn.recv(200).startswith(b"* OK"):
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def _tail(self) -> str:
+        stderr = self.root / "stderr.log"
+        text = self.log + (stderr.read_text(errors="replace") if stderr.exists() else "")
+        lines = [line for line in text.splitlines() if "Info:" not in line]
+        return " | ".join(lines[-5:]) or "no log output"
+
+    def stop(self) -> None:
+        """Stop the master by its PID (it takes its children along) and reap it."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)  # its own session, made at start
+                process.wait(timeout=10)
+        if self._mail_dir is not None and not self._mail_dir.is_relative_to(self.root):
+            shutil.rmtree(self._mail_dir, ignore_errors=True)
+            self._mail_dir = None
+
+    def client(self) -> IMAPClient:
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=30)
+        client.login(USER, PASSWORD)
+        return client
+
+    def append(self, *messages: EmailMessage | bytes, folder: str = "INBOX") -> None:
+        with self.client() as client:
+            for message in messages:
+                raw = message if isinstance(message, bytes) else message.as_bytes()
+                client.append(folder, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+
+    def uids(self, folder: str = "INBOX") -> list[int]:
+        """Every mail still in the folder, flagged deleted or not."""
+        with self.client() as client:
+            client.select_folder(folder, readonly=True)
+            return list(client.search(["ALL"]))
