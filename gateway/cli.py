@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+import dramatiq
+from dramatiq import Worker
 from sqlalchemy import inspect, select, update
 
 from gateway import pipeline
@@ -24,7 +26,9 @@ from gateway.settings import Settings
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import Agent, Group, InboundMail, MailStatus, Priority, Role, Status
 from storage.queries import Page, TicketDetail, TicketFilter, list_tickets, ticket_detail
-from workers.processor import Processor, drain
+from workers.actors import Tasks, make_broker
+from workers.processor import drain
+from workers.render import TemplateProblem
 
 
 def _app(migrate: bool = False) -> App:
@@ -61,11 +65,15 @@ def serve(listen: str | None, verbose: bool) -> None:
     """Run the SMTP listener, the IMAP poller when configured, and the in-process workers."""
     _logging(verbose)
     app = _app(migrate=True)
+    broker = make_broker(app.settings)
+    dramatiq.set_broker(broker)
     host, port = (
         Settings(smtp_listen=listen).listen_host_port if listen else (app.settings.listen_host_port)
     )
     try:
-        asyncio.run(run_server(app, host, port))
+        asyncio.run(run_server(app, host, port, broker))
+    except TemplateProblem as exc:
+        raise click.ClickException(str(exc)) from exc
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     finally:
@@ -73,19 +81,31 @@ def serve(listen: str | None, verbose: bool) -> None:
 
 
 @main.command()
+@click.option("--threads", type=click.IntRange(1, 64), help="Worker threads (default: settings).")
 @click.option("-v", "--verbose", is_flag=True)
-def worker(verbose: bool) -> None:
-    """Run the workers only (beside a gateway that shares the database)."""
+def worker(threads: int | None, verbose: bool) -> None:
+    """Run the Dramatiq workers only (production, next to Redis and a gateway)."""
     _logging(verbose)
     app = _app(migrate=False)
-    processor = Processor(app, idle_seconds=1.0)
+    if not app.settings.broker_url:
+        raise click.ClickException(
+            "helpdesk worker needs HELPDESK_BROKER_URL (redis://…); "
+            "with the embedded default, helpdesk serve runs the workers itself"
+        )
+    broker = make_broker(app.settings)
+    dramatiq.set_broker(broker)
+    try:
+        Tasks(app, broker, inbound_via_broker=True).renderer.check()
+    except TemplateProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    running = Worker(broker, worker_threads=threads or app.settings.worker_threads)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    processor.start()
-    click.echo("helpdesk: worker running", err=True)
+    running.start()
+    click.echo(f"helpdesk: worker running against {app.settings.broker_url}", err=True)
     stop.wait()
-    processor.stop()
+    running.stop()
     app.close()
 
 

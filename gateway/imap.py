@@ -72,7 +72,8 @@ class ImapPoller:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=30)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -90,12 +91,17 @@ class ImapPoller:
         with IMAPClient(target.host, port=target.port, ssl=target.ssl, timeout=30) as client:
             client.login(target.username, target.password)
             client.select_folder(target.folder)
-            uids = client.search(["NOT", "DELETED"])
+            uids = sorted(client.search(["NOT", "DELETED"]))
             taken = 0
             for start in range(0, len(uids), FETCH_BATCH):
+                if self._stopping.is_set():  # the rest waits for the next start
+                    break
                 chunk = uids[start : start + FETCH_BATCH]
-                for uid, data in client.fetch(chunk, [b"BODY.PEEK[]"]).items():
-                    raw = data[b"BODY[]"]
+                fetched = client.fetch(chunk, [b"BODY.PEEK[]"])
+                for uid in chunk:  # in arrival order; unsolicited FETCH responses are ignored
+                    raw = fetched.get(uid, {}).get(b"BODY[]")
+                    if not isinstance(raw, bytes):  # expunged by another client meanwhile
+                        continue
                     sender, rcpts = envelope_of(raw)
                     arrival = Arrival(raw, sender, rcpts, source="imap", peer=target.host)
                     self._intake.submit(arrival).result(timeout=60)

@@ -209,7 +209,5 @@ def _insert_for(engine: Engine) -> Insert:
             index_elements=["dedupe_key"]
         )
     else:
-        statement = sqlite.insert(InboundMail).on_conflict_do_nothing(
-            index_elements=["dedupe_key"]
-        )
+        statement = sqlite.insert(InboundMail).on_conflict_do_nothing(index_elements=["dedupe_key"])
     return statement.returning(InboundMail.id, InboundMail.dedupe_key)

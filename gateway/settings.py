@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     block_refresh_seconds: float = 5.0
     categories: str = "general,billing,technical,feature_request,bug"
 
+    templates_dir: Path | None = None
+    ack_limit_per_hour: int = 5
+    reconcile_seconds: float = 15.0
+    delivery_attempts: int = 12
+    delivery_backoff_seconds: float = 30.0
+    delivery_lease_seconds: float = 120.0
+    smtp_timeout_seconds: float = 30.0
+    worker_threads: int = 4
+
     @field_validator("support_address")
     @classmethod
     def _lower(cls, value: str) -> str:

@@ -87,7 +87,14 @@ def record(
         created_at=now,
     )
     session.add(event)
+    recorded(session).append(event)
     return event
+
+
+def recorded(session: Session) -> list[TicketEvent]:
+    """The events recorded in this unit of work so far: what notifications derive from."""
+    events: list[TicketEvent] = session.info.setdefault("events", [])
+    return events
 
 
 def open_ticket(

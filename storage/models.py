@@ -367,6 +367,7 @@ class Outbox(Base):
     status: Mapped[OutboxStatus] = mapped_column(default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(Text, default="")
     smtp_reply: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
@@ -389,3 +390,12 @@ class Timer(Base):
     status: Mapped[TimerStatus] = mapped_column(default=TimerStatus.PENDING)
     fired_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class Heartbeat(Base):
+    """When a periodic actor last ran, so a lost schedule (a wiped broker) can be noticed."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime]

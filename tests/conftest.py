@@ -6,20 +6,26 @@ the reason, so a laptop without PostgreSQL still runs the SQLite half.
 
 from __future__ import annotations
 
+import mailbox
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
+from email.utils import getaddresses
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import text
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import select, text
 
 from gateway.bootstrap import App, build
 from gateway.settings import Settings
 from storage.db import make_engine, upgrade
-from storage.models import Base
+from storage.models import Agent, Base, Message, MessageKind
 from tests.helpers import GatewayThread
+from tests.sink import OPEN_SINKS, Received, Sink
 
 PG_ADMIN_URL = os.environ.get(
     "HELPDESK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -103,3 +109,65 @@ def gateway(app: App) -> Iterator[GatewayThread]:
     running.start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    running = Sink().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("HELPDESK_TEST_REDIS", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        unavailable("Redis", exc)
+    return url
+
+
+@pytest.fixture
+def redis_broker(redis_url: str) -> Iterator[RedisBroker]:
+    namespace = f"helpdesk-test-{uuid.uuid4().hex[:8]}"
+    broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
+    yield broker
+    broker.flush_all()
+    broker.close()
+
+
+def _delivered(app: App) -> list[Received]:
+    """What left the building in this test: every sink, and the Maildir outbox."""
+    found = [r for s in OPEN_SINKS for r in s.received]
+    outbox = app.settings.var_dir / "outbox"
+    if outbox.exists():
+        for raw in mailbox.Maildir(outbox, create=False):
+            recipients = tuple(a.lower() for _, a in getaddresses([str(raw["To"])]))
+            found.append(Received("", recipients, raw.as_bytes()))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_internal_note_reaches_a_customer(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Invariant 4, for every test: no mail to a non-agent carries an internal note's text."""
+    OPEN_SINKS.clear()
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: App = request.getfixturevalue("app")
+    with app.sessions() as session:
+        agents = set(session.scalars(select(Agent.email)))
+        notes = [
+            body.strip()
+            for body in session.scalars(
+                select(Message.body).where(Message.kind == MessageKind.INTERNAL)
+            )
+            if len(body.strip()) >= 8
+        ]
+    for mail in _delivered(app):
+        if agents & {r.strip().lower() for r in mail.recipients}:
+            continue
+        text = mail.text()
+        for note in notes:
+            assert note not in text, f"internal note reached {mail.recipients}: {note[:60]!r}"

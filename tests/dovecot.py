@@ -8,6 +8,7 @@ whole instance is "rootless": every process is the current user and nothing is c
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shutil
@@ -54,7 +55,7 @@ first_valid_gid = {mail.pw_gid}
         me = pwd.getpwuid(os.geteuid())
         users = f"""\
 default_internal_user = {me.pw_name}
-default_internal_group = {me.pw_gid}
+default_internal_group = {grp.getgrgid(me.pw_gid).gr_name}
 default_login_user = {me.pw_name}
 first_valid_uid = {me.pw_uid}
 first_valid_gid = {me.pw_gid}
@@ -93,6 +94,18 @@ service imap-login {{
 {no_chroot}"""
 
 
+def _alive_in_group(pgid: int) -> bool:
+    """Whether a process of the group still runs (zombies wait for init and do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
 class Dovecot:
     """One running instance; ``url`` is what ``HELPDESK_IMAP_URL`` would be set to."""
 
@@ -122,25 +135,30 @@ class Dovecot:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
         try:
-            self._mail_dir = self._make_mail_dir()
+            self._mail_dir = self._mail_dir or self._make_mail_dir()
         except KeyError as exc:
             raise DovecotUnavailable(f"no system user {exc} for Dovecot's processes") from exc
-        for _attempt in range(3):  # the free port may be taken between probe and bind
-            self.port = _free_port()
+        reason = ""
+        for attempt in range(3):  # the free port may be taken between probe and bind
+            if attempt or not self.port:  # a restart keeps its port when it can
+                self.port = _free_port()
             config = self.root / "dovecot.conf"
             config.write_text(_config(self.root, self._mail_dir, self.port))
-            self._process = subprocess.Popen(
-                [binary, "-F", "-c", str(config)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=open(self.root / "stderr.log", "ab"),  # noqa: SIM115 - the child keeps it
-                start_new_session=True,
-            )
+            with open(self.root / "stderr.log", "wb") as stderr:
+                self._process = subprocess.Popen(
+                    [binary, "-F", "-c", str(config)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=stderr,
+                    stderr=stderr,
+                    start_new_session=True,
+                )
             if self._wait_ready():
                 return self
-            if "Address already in use" not in self.log:
+            reason = self._tail()
+            self._end_process()
+            if "Address already in use" not in reason:
                 break
-        reason = self._tail()
+            (self.root / "dovecot.log").unlink(missing_ok=True)
         self.stop()
         raise DovecotUnavailable(f"Dovecot did not answer on 127.0.0.1:{self.port}: {reason}")
 
@@ -176,19 +194,33 @@ class Dovecot:
         lines = [line for line in text.splitlines() if "Info:" not in line]
         return " | ".join(lines[-5:]) or "no log output"
 
+    def halt(self) -> None:
+        """Stop the server but keep its mail, for a later ``start`` (on the same port)."""
+        self._end_process()
+
     def stop(self) -> None:
-        """Stop the master by its PID (it takes its children along) and reap it."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)  # its own session, made at start
-                process.wait(timeout=10)
+        self._end_process()
         if self._mail_dir is not None and not self._mail_dir.is_relative_to(self.root):
             shutil.rmtree(self._mail_dir, ignore_errors=True)
-            self._mail_dir = None
+        self._mail_dir = None
+
+    def _end_process(self) -> None:
+        """Stop the master by its PID (it takes its children along) and reap it."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        deadline = time.monotonic() + 5  # the master stops its children; make sure of it
+        while _alive_in_group(process.pid):
+            if time.monotonic() > deadline:
+                os.killpg(process.pid, signal.SIGKILL)  # the session made at start: Dovecot's own
+                break
+            time.sleep(0.05)
 
     def client(self) -> IMAPClient:
         client = IMAPClient(self.host, port=self.port, ssl=False, timeout=30)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -21,6 +23,17 @@ from storage.models import InboundMail, MailStatus
 
 log = logging.getLogger("helpdesk.processor")
 BATCH = 200
+Dispatch = Callable[[list[int]], None]
+
+
+@dataclass(frozen=True)
+class Processed:
+    outcome: Outcome
+    outbox_ids: list[int]
+
+
+def no_dispatch(outbox_ids: list[int]) -> None:
+    """For callers that leave the outbox to the reconciler."""
 
 
 def envelope_of(mail: InboundMail) -> Envelope:
@@ -34,7 +47,7 @@ def envelope_of(mail: InboundMail) -> Envelope:
     )
 
 
-def process_mail(app: App, mail_id: int) -> Outcome | None:
+def process_mail(app: App, mail_id: int) -> Processed | None:
     """Run the pipeline on one stored mail; None when it was already done (or is gone)."""
     try:
         with app.sessions.begin() as session:
@@ -55,10 +68,10 @@ def process_mail(app: App, mail_id: int) -> Outcome | None:
             mail.ticket_id = ctx.ticket.id if ctx.ticket is not None else None
             mail.processed_at = env.now
         log.info("%s: %s: %s", mail.message_id or f"mail {mail_id}", outcome.value, ctx.reason)
-        return outcome
+        return Processed(outcome, ctx.outbox_ids)
     except Exception as exc:
         quarantine(app, mail_id, exc)
-        return Outcome.QUARANTINED
+        return Processed(Outcome.QUARANTINED, [])
 
 
 def quarantine(app: App, mail_id: int, exc: BaseException) -> None:
@@ -90,12 +103,14 @@ def pending_ids(app: App, limit: int = BATCH) -> list[int]:
         )
 
 
-def drain(app: App) -> int:
-    """Process every mail waiting in ``received``; returns how many were taken."""
+def drain(app: App, dispatch: Dispatch = no_dispatch) -> int:
+    """Process every mail waiting in ``received``, handing new outbox rows to ``dispatch``."""
     done = 0
     while ids := pending_ids(app):
         for mail_id in ids:
-            process_mail(app, mail_id)
+            processed = process_mail(app, mail_id)
+            if processed is not None and processed.outbox_ids:
+                dispatch(processed.outbox_ids)
         done += len(ids)
     return done
 
@@ -103,8 +118,11 @@ def drain(app: App) -> int:
 class Processor:
     """The in-process worker thread: woken by the intake after each commit."""
 
-    def __init__(self, app: App, idle_seconds: float = 5.0) -> None:
+    def __init__(
+        self, app: App, dispatch: Dispatch = no_dispatch, idle_seconds: float = 5.0
+    ) -> None:
         self._app = app
+        self._dispatch = dispatch
         self._idle = idle_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -125,7 +143,7 @@ class Processor:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
-                drain(self._app)
+                drain(self._app, self._dispatch)
             except Exception:  # the database is away: keep the mail, try again shortly
                 log.exception("processing paused")
             self._wake.wait(self._idle)

@@ -16,6 +16,7 @@ from gateway.pipeline import (
     clean,
     dedupe,
     identify,
+    notify,
     parse,
     thread,
     validate,
@@ -42,4 +43,5 @@ def run(ctx: MailContext, env: Env) -> MailContext:
         stage(ctx, env)
         if ctx.outcome is not None:
             break
+    notify.stage(ctx, env)
     return ctx

@@ -70,6 +70,7 @@ class MailContext:
     ticket: Ticket | None = None
     outcome: Outcome | None = None
     reason: str = ""
+    outbox_ids: list[int] = field(default_factory=list)
     trace: list[Decision] = field(default_factory=list)
 
     def decide(self, stage: str, text: str) -> None:

@@ -1,0 +1,275 @@
+"""Who hears about what: the events of a unit of work become outbox rows, in the same transaction.
+
+Each row carries a snapshot of what its template needs, so delivery later renders exactly what
+was true when the change was made. Customer-facing rows never carry an internal note (invariant
+4): only public message text is ever put into a customer's context.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.settings import Settings
+from gateway.tokens import Party
+from storage.models import (
+    Agent,
+    AuthorKind,
+    Customer,
+    EventKind,
+    GroupMember,
+    Message,
+    MessageKind,
+    Outbox,
+    Ticket,
+    TicketEvent,
+    TicketParticipant,
+)
+
+CUSTOMER, AGENT = "customer", "agent"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    party: Party
+    party_id: int
+
+
+def message_id_for(ticket_number: str, domain: str) -> str:
+    return f"<{uuid.uuid4().hex}.{ticket_number.lower()}@{domain}>"
+
+
+class Planner:
+    """Turns the events of one unit of work into outbox rows."""
+
+    def __init__(self, session: Session, settings: Settings, now: datetime) -> None:
+        self.session = session
+        self.settings = settings
+        self.now = now
+        self.domain = settings.support_addresses[0].rpartition("@")[2]
+
+    def plan(self, events: Iterable[TicketEvent], *, automated: bool = False) -> list[Outbox]:
+        rows: list[Outbox] = []
+        created = {e.ticket_id for e in events if e.kind is EventKind.TICKET_CREATED}
+        for event in events:
+            ticket = self.session.get(Ticket, event.ticket_id)
+            assert ticket is not None
+            message = self.session.get(Message, event.message_id) if event.message_id else None
+            rows += self._for_event(event, ticket, message, automated, event.ticket_id in created)
+        self.session.add_all(rows)
+        return rows
+
+    def _for_event(
+        self,
+        event: TicketEvent,
+        ticket: Ticket,
+        message: Message | None,
+        automated: bool,
+        new_ticket: bool,
+    ) -> list[Outbox]:
+        kind, by_agent = event.kind, event.actor_kind is AuthorKind.AGENT
+        if kind is EventKind.TICKET_CREATED:
+            acks = [] if automated or by_agent else self._ack(ticket)
+            return acks + self._to_agents(ticket, "agent/new_ticket", event, message=None)
+        if kind is EventKind.TICKET_COMMENTED and message is not None:
+            return self._comment(event, ticket, message, new_ticket)
+        if kind is EventKind.TICKET_ASSIGNED:
+            return self._assigned(event, ticket)
+        if kind is EventKind.TICKET_RESOLVED:
+            return self._to_customers(ticket, "customer/resolved", event)
+        if kind is EventKind.TICKET_CLOSED and by_agent:
+            return self._to_customers(ticket, "customer/closed", event)
+        return []
+
+    def _comment(
+        self, event: TicketEvent, ticket: Ticket, message: Message, new_ticket: bool
+    ) -> list[Outbox]:
+        if message.kind is MessageKind.INTERNAL:
+            return self._to_agents(ticket, "agent/internal_note", event, message=message)
+        if message.kind is not MessageKind.PUBLIC:
+            return []
+        if message.author_kind is AuthorKind.AGENT:
+            return self._to_customers(ticket, "customer/agent_reply", event, message=message)
+        if new_ticket:
+            return []  # the new-ticket alert carries the first message
+        return self._to_agents(ticket, "agent/customer_reply", event, message=message)
+
+    def _assigned(self, event: TicketEvent, ticket: Ticket) -> list[Outbox]:
+        rows = self._to_agents(ticket, "agent/assigned", event, message=None)
+        if not event.before.get("assignee"):
+            rows += self._to_customers(ticket, "customer/assigned", event)
+        return rows
+
+    def _ack(self, ticket: Ticket) -> list[Outbox]:
+        customer = ticket.customer
+        if customer.bouncing or self._is_ours(customer.email) or self._ack_limit_reached(customer):
+            return []
+        first = self._first_message(ticket)
+        return [self._row(ticket, self._customer(customer), "customer/ack", CUSTOMER, first)]
+
+    def _ack_limit_reached(self, customer: Customer) -> bool:
+        since = self.now - timedelta(hours=1)
+        sent = self.session.scalar(
+            select(func.count())
+            .select_from(Outbox)
+            .where(
+                Outbox.recipient == customer.email,
+                Outbox.template == "customer/ack",
+                Outbox.created_at >= since,
+            )
+        )
+        return (sent or 0) >= self.settings.ack_limit_per_hour
+
+    def rejected(self, email: str, name: str, subject: str, reasons: str) -> Outbox | None:
+        """The explanatory reply to a mail that could not become a ticket."""
+        if self._is_ours(email):
+            return None
+        row = Outbox(
+            message_id=message_id_for("rejected", self.domain),
+            ticket_id=None,
+            template="customer/rejected",
+            recipient=email,
+            audience=CUSTOMER,
+            context={"recipient_name": name, "subject": subject, "reasons": reasons},
+            next_attempt_at=self.now,
+            created_at=self.now,
+        )
+        self.session.add(row)
+        return row
+
+    def _is_ours(self, email: str) -> bool:
+        base = email.split("+")[0] + "@" + email.rpartition("@")[2]
+        return email in self.settings.support_addresses or base in self.settings.support_addresses
+
+    def _to_customers(
+        self, ticket: Ticket, template: str, event: TicketEvent, message: Message | None = None
+    ) -> list[Outbox]:
+        people = [ticket.customer, *self._participants(ticket)]
+        return [
+            self._row(ticket, self._customer(c), template, CUSTOMER, message, event)
+            for c in people
+            if not self._is_ours(c.email)
+        ]
+
+    def _to_agents(
+        self, ticket: Ticket, template: str, event: TicketEvent, message: Message | None
+    ) -> list[Outbox]:
+        author = event.actor
+        return [
+            self._row(ticket, agent, template, AGENT, message or self._first_message(ticket), event)
+            for agent in self._agents_for(ticket)
+            if agent.email != author
+        ]
+
+    def _agents_for(self, ticket: Ticket) -> list[Recipient]:
+        query = select(Agent).where(Agent.active).order_by(Agent.id)
+        if ticket.assignee_agent_id is not None:
+            query = query.where(Agent.id == ticket.assignee_agent_id)
+        elif ticket.assignee_group_id is not None:
+            query = query.join(GroupMember, GroupMember.agent_id == Agent.id).where(
+                GroupMember.group_id == ticket.assignee_group_id
+            )
+        return [Recipient(a.email, a.name, Party.AGENT, a.id) for a in self.session.scalars(query)]
+
+    def _participants(self, ticket: Ticket) -> list[Customer]:
+        return list(
+            self.session.scalars(
+                select(Customer)
+                .join(TicketParticipant, TicketParticipant.customer_id == Customer.id)
+                .where(TicketParticipant.ticket_id == ticket.id)
+                .order_by(Customer.id)
+            )
+        )
+
+    def _customer(self, customer: Customer) -> Recipient:
+        return Recipient(customer.email, customer.name, Party.CUSTOMER, customer.id)
+
+    def _first_message(self, ticket: Ticket) -> Message | None:
+        return self.session.scalar(
+            select(Message)
+            .where(Message.ticket_id == ticket.id, Message.kind == MessageKind.PUBLIC)
+            .order_by(Message.id)
+            .limit(1)
+        )
+
+    def _row(
+        self,
+        ticket: Ticket,
+        recipient: Recipient,
+        template: str,
+        audience: str,
+        message: Message | None,
+        event: TicketEvent | None = None,
+    ) -> Outbox:
+        if audience == CUSTOMER and message is not None and message.kind is not MessageKind.PUBLIC:
+            raise ValueError(f"refusing to put a {message.kind.value} message in a customer mail")
+        return Outbox(
+            message_id=message_id_for(ticket.number, self.domain),
+            ticket_id=ticket.id,
+            event_id=event.id if event is not None else None,
+            template=template,
+            recipient=recipient.email,
+            audience=audience,
+            context=self._context(ticket, recipient, message, event),
+            next_attempt_at=self.now,
+            created_at=self.now,
+        )
+
+    def _context(
+        self,
+        ticket: Ticket,
+        recipient: Recipient,
+        message: Message | None,
+        event: TicketEvent | None,
+    ) -> dict[str, Any]:
+        root = self._first_message(ticket)
+        references = [m for m in (root.message_id if root else "",) if m]
+        if message is not None and message.message_id and message.message_id not in references:
+            references.append(message.message_id)
+        context: dict[str, Any] = {
+            "recipient_name": recipient.name,
+            "party": recipient.party.value,
+            "party_id": recipient.party_id,
+            "ticket": {
+                "number": ticket.number,
+                "subject": ticket.subject,
+                "status": ticket.status.value,
+                "priority": ticket.priority.value,
+                "category": ticket.category,
+                "customer_email": ticket.customer.email,
+                "customer_name": ticket.customer.name,
+                "resolution_notes": ticket.resolution_notes,
+                "assignee": self._assignee(ticket),
+            },
+            "references": references,
+            "event": {
+                "kind": event.kind.value if event else "",
+                "actor": event.actor if event else "",
+                "before": dict(event.before) if event else {},
+                "after": dict(event.after) if event else {},
+            },
+        }
+        if message is not None:
+            context["message"] = {
+                "id": message.id,
+                "kind": message.kind.value,
+                "author": message.author_email,
+                "author_kind": message.author_kind.value,
+                "body": message.body,
+            }
+        return context
+
+    def _assignee(self, ticket: Ticket) -> str:
+        if ticket.assignee_agent is not None:
+            return ticket.assignee_agent.name
+        if ticket.assignee_group is not None:
+            return ticket.assignee_group.name
+        return ""

@@ -1,0 +1,159 @@
+"""The Dramatiq actors, bound to one App: deliver an outbox row, reconcile, drain inbound mail.
+
+Actors take ids, never objects, and are idempotent: the database says what is still to do, the
+broker only wakes workers. The reconciler re-enqueues itself; a watchdog middleware restarts it
+when its heartbeat goes stale (a wiped broker loses the scheduled message too).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+
+import dramatiq
+from dramatiq import Broker, Middleware, Retry, Worker
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+
+from gateway.bootstrap import App
+from gateway.settings import Settings
+from storage.models import Heartbeat, InboundMail, MailStatus
+from workers import delivery
+from workers.processor import drain
+from workers.render import Renderer
+from workers.transport import Transport, transport_for
+
+log = logging.getLogger("helpdesk.actors")
+RECONCILE = "reconcile"
+
+
+def make_broker(settings: Settings, namespace: str = "helpdesk") -> Broker:
+    """Redis when ``HELPDESK_BROKER_URL`` names it; otherwise an in-process broker."""
+    if settings.broker_url:
+        return RedisBroker(url=settings.broker_url, namespace=namespace)  # type: ignore[no-untyped-call]
+    return StubBroker()
+
+
+def beat(app: App, name: str, min_gap: float) -> bool:
+    """Record a run of ``name``; False when another run was recorded less than ``min_gap`` ago."""
+    now = datetime.now(UTC)
+    with app.sessions.begin() as session:
+        moved = session.execute(
+            update(Heartbeat)
+            .where(Heartbeat.name == name, Heartbeat.at < now - timedelta(seconds=min_gap))
+            .values(at=now)
+            .returning(Heartbeat.name)
+        ).first()
+        if moved is not None:
+            return True
+        if session.get(Heartbeat, name) is not None:
+            return False
+        try:
+            with session.begin_nested():
+                session.add(Heartbeat(name=name, at=now))
+        except IntegrityError:
+            return False
+    return True
+
+
+def last_beat(app: App, name: str) -> datetime | None:
+    with app.sessions() as session:
+        return session.scalar(select(Heartbeat.at).where(Heartbeat.name == name))
+
+
+class Tasks:
+    def __init__(
+        self,
+        app: App,
+        broker: Broker,
+        *,
+        transport: Transport | None = None,
+        inbound_via_broker: bool = False,
+    ) -> None:
+        settings = app.settings
+        self.app = app
+        self.broker = broker
+        self.renderer = Renderer(settings.templates_dir)
+        self.transport = transport or transport_for(
+            settings.resolved_outbound, settings.smtp_timeout_seconds
+        )
+        self.inbound_via_broker = inbound_via_broker
+        self.deliver = dramatiq.actor(
+            actor_name="deliver",
+            queue_name="outbox",
+            broker=broker,
+            max_retries=settings.delivery_attempts,
+            time_limit=300_000,
+        )(self._deliver)
+        self.reconcile = dramatiq.actor(
+            actor_name=RECONCILE, queue_name="periodic", broker=broker, max_retries=0
+        )(self._reconcile)
+        self.drain_inbound = dramatiq.actor(
+            actor_name="drain_inbound", queue_name="inbound", broker=broker, max_retries=3
+        )(self._drain_inbound)
+        broker.add_middleware(ReconcilerWatchdog(self))
+
+    def dispatch(self, outbox_ids: list[int]) -> None:
+        """Wake a worker for each new row; if the broker is away the reconciler finds them."""
+        try:
+            for outbox_id in outbox_ids:
+                self.deliver.send(outbox_id)
+        except Exception as exc:
+            log.warning("could not enqueue deliveries (the reconciler will): %s", exc)
+
+    def _deliver(self, outbox_id: int) -> None:
+        result = delivery.deliver(self.app, self.renderer, self.transport, outbox_id)
+        if result.state is delivery.Delivered.RETRY:
+            raise Retry(delay=int(result.retry_in * 1000))
+
+    def _reconcile(self) -> None:
+        interval = self.app.settings.reconcile_seconds
+        if not beat(self.app, RECONCILE, interval * 0.8):
+            return  # another reconcile chain is alive: let this one end
+        self.dispatch(delivery.due_ids(self.app, datetime.now(UTC)))
+        if self.inbound_via_broker and self._inbound_waiting():
+            self.drain_inbound.send()
+        self.reconcile.send_with_options(delay=int(interval * 1000))
+
+    def _inbound_waiting(self) -> bool:
+        with self.app.sessions() as session:
+            return bool(
+                session.scalar(select(exists().where(InboundMail.status == MailStatus.RECEIVED)))
+            )
+
+    def _drain_inbound(self) -> None:
+        drain(self.app, self.dispatch)
+
+
+class ReconcilerWatchdog(Middleware):
+    """Starts the reconcile chain at worker boot and again whenever its heartbeat goes stale."""
+
+    def __init__(self, tasks: Tasks) -> None:
+        self._tasks = tasks
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._watch, name="reconcile-watchdog", daemon=True)
+        self._thread.start()
+
+    def before_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _watch(self) -> None:
+        interval = self._tasks.app.settings.reconcile_seconds
+        while not self._stop.is_set():
+            try:
+                beat_at = last_beat(self._tasks.app, RECONCILE)
+                stale = datetime.now(UTC) - timedelta(seconds=interval * 3)
+                if beat_at is None or beat_at < stale:
+                    self._tasks.reconcile.send()
+            except Exception as exc:
+                log.warning("reconcile watchdog: %s", exc)
+            self._stop.wait(interval)

@@ -1,0 +1,101 @@
+"""Outbound transports: SMTP to a smarthost, or a Maildir folder (the embedded default).
+
+Each tells a temporary failure (4xx, connection trouble: try again later) from a permanent one
+(5xx: stop, the address is failing).
+"""
+
+from __future__ import annotations
+
+import mailbox
+import smtplib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+class DeliveryError(Exception):
+    def __init__(self, reply: str, permanent: bool) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        self.permanent = permanent
+
+
+class Transport(Protocol):
+    def send(self, envelope_from: str, recipient: str, data: bytes) -> str:
+        """Hand the mail over; returns the receiving side's answer, or raises DeliveryError."""
+        ...
+
+
+class MaildirTransport:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._box = mailbox.Maildir(path, create=True)
+
+    def send(self, envelope_from: str, recipient: str, data: bytes) -> str:
+        return f"stored in maildir as {self._box.add(data)}"
+
+
+@dataclass(frozen=True)
+class SmtpTransport:
+    host: str
+    port: int
+    username: str = ""
+    password: str = ""
+    tls: str = ""
+    timeout: float = 30.0
+
+    def send(self, envelope_from: str, recipient: str, data: bytes) -> str:
+        try:
+            with self._connect() as client:
+                _expect(client.mail(envelope_from))
+                _expect(client.rcpt(recipient))
+                code, text = client.data(data)
+                return f"{code} {text.decode(errors='replace')}"
+        except smtplib.SMTPResponseException as exc:
+            reply = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            raise DeliveryError(reply, permanent=500 <= exc.smtp_code < 600) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"connection: {exc}", permanent=False) from exc
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.tls == "smtps":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout)
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        client.ehlo()
+        if self.tls == "starttls":
+            client.starttls()
+            client.ehlo()
+        if self.username:
+            client.login(self.username, self.password)
+        return client
+
+
+def _expect(reply: tuple[int, bytes]) -> None:
+    code, text = reply
+    if code >= 400:
+        raise smtplib.SMTPResponseException(code, text)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def transport_for(url: str, timeout: float = 30.0) -> Transport:
+    """``maildir:PATH``, ``smtp://[user:pass@]host[:port][?starttls=1]`` or ``smtps://…``."""
+    if url.startswith("maildir:"):
+        return MaildirTransport(Path(url.removeprefix("maildir:")))
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError(f"HELPDESK_OUTBOUND must be maildir:PATH or smtp://host:port, not {url!r}")
+    starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
+    tls = "smtps" if parts.scheme == "smtps" else "starttls" if starttls else ""
+    return SmtpTransport(
+        host=parts.hostname,
+        port=parts.port or (465 if tls == "smtps" else 25),
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        tls=tls,
+        timeout=timeout,
+    )
