@@ -30,7 +30,7 @@ from tests.sink import OPEN_SINKS, Received, Sink
 PG_ADMIN_URL = os.environ.get(
     "HELPDESK_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-PG_TEST_DB = "helpdesk_test"
+PG_TEST_DB = f"helpdesk_test_{os.getpid()}"  # one per run: parallel runs must not meet
 IN_CI = os.environ.get("CI", "").lower() == "true"
 KEEP = {"sla_policies", "alembic_version"}
 
@@ -51,23 +51,28 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _admin(statement: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (PG_TEST_DB,),
+        )
+        conn.execute(statement)
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def postgres_url() -> Iterator[str]:
     try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (PG_TEST_DB,),
-            )
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_TEST_DB}")
-            conn.execute(f"CREATE DATABASE {PG_TEST_DB}")
+        _admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB}")
+        _admin(f"CREATE DATABASE {PG_TEST_DB}")
     except psycopg.OperationalError as exc:
         unavailable("PostgreSQL", exc)
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_TEST_DB}"
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    return url
+    yield url
+    _admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB}")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -152,10 +157,10 @@ def _delivered(app: App) -> list[Received]:
 def no_internal_note_reaches_a_customer(request: pytest.FixtureRequest) -> Iterator[None]:
     """Invariant 4, for every test: no mail to a non-agent carries an internal note's text."""
     OPEN_SINKS.clear()
+    app: App | None = request.getfixturevalue("app") if "app" in request.fixturenames else None
     yield
-    if "app" not in request.fixturenames:
+    if app is None:
         return
-    app: App = request.getfixturevalue("app")
     with app.sessions() as session:
         agents = set(session.scalars(select(Agent.email)))
         notes = [

@@ -137,7 +137,7 @@ class Dovecot:
         try:
             self._mail_dir = self._mail_dir or self._make_mail_dir()
         except KeyError as exc:
-            raise DovecotUnavailable(f"no system user {exc} for Dovecot's processes") from exc
+            raise DovecotUnavailable(f"Dovecot's mail user is missing: {exc.args[0]}") from exc
         reason = ""
         for attempt in range(3):  # the free port may be taken between probe and bind
             if attempt or not self.port:  # a restart keeps its port when it can
@@ -207,14 +207,15 @@ class Dovecot:
     def _end_process(self) -> None:
         """Stop the master by its PID (it takes its children along) and reap it."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
         deadline = time.monotonic() + 5  # the master stops its children; make sure of it
         while _alive_in_group(process.pid):
             if time.monotonic() > deadline:

@@ -19,12 +19,12 @@ from storage.models import InboundMail, MailStatus, Ticket
 class GatewayThread:
     """``Gateway`` running on its own event loop thread, listening on a free local port."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, gateway: Gateway | None = None) -> None:
         self.app = app
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._gateway = Gateway(app)
+        self._gateway = gateway or Gateway(app)
 
     def start(self) -> None:
         self._thread.start()
@@ -51,7 +51,8 @@ class GatewayThread:
 
     def settle(self, timeout: float = 20.0) -> None:
         """Wait until every stored mail has been through the pipeline."""
-        self._gateway.processor.wake()
+        if self._gateway.processor is not None:
+            self._gateway.processor.wake()
         wait_processed(self.app, timeout)
 
 

@@ -12,6 +12,7 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.policy import SMTP as SMTP_POLICY
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -115,7 +116,8 @@ def deliver(app: App, renderer: Renderer, transport: Transport, outbox_id: int) 
         draft = draft_for(session, row, renderer, app.secret, support)
     mail = compose(draft, support, DISPLAY_NAME)
     try:
-        answer = transport.send(str(mail["Reply-To"]), draft.recipient, mail.as_bytes())
+        data = mail.as_bytes(policy=SMTP_POLICY)  # CRLF line ends, as RFC 5322 wants on the wire
+        answer = transport.send(str(mail["Reply-To"]), draft.recipient, data)
     except DeliveryError as exc:
         return _failed(app, outbox_id, exc)
     _finish(app, outbox_id, OutboxStatus.SENT, answer)

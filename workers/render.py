@@ -63,7 +63,6 @@ class Renderer:
             loader=ChoiceLoader(loaders),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
             keep_trailing_newline=True,
-            trim_blocks=True,
         )
 
     def render(self, template: str, context: dict[str, Any]) -> tuple[str, str]:

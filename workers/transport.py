@@ -51,6 +51,7 @@ class SmtpTransport:
                 _expect(client.mail(envelope_from))
                 _expect(client.rcpt(recipient))
                 code, text = client.data(data)
+                _expect((code, text))
                 return f"{code} {text.decode(errors='replace')}"
         except smtplib.SMTPResponseException as exc:
             reply = f"{exc.smtp_code} {_text(exc.smtp_error)}"

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from gateway import tokens
 from gateway.pipeline.context import Env, MailContext, Outcome
 from storage.models import Agent, Customer
 
@@ -25,6 +26,9 @@ def stage(ctx: MailContext, env: Env) -> None:
         ctx.finish("identify", Outcome.QUARANTINED, "no sender address in From or envelope")
         return
     email = ctx.sender.email
+    if tokens.split_plus(email)[0] in env.settings.support_addresses:
+        ctx.finish("identify", Outcome.IGNORED, f"sent from our own address {email}: a loop")
+        return
     ctx.agent = env.session.scalar(select(Agent).where(Agent.email == email, Agent.active))
     ctx.customer = env.session.scalar(select(Customer).where(Customer.email == email))
     if ctx.customer is not None:
