@@ -319,6 +319,7 @@ class LoadResult:
     dot_ms: list[float] = field(default_factory=list)
     data_ms: list[float] = field(default_factory=list)
     replies: dict[str, int] = field(default_factory=dict)
+    server_cpu: float | None = None  # seconds of the server process, from ready to done
 
     @property
     def rate(self) -> float:
@@ -372,7 +373,11 @@ def _sender_loop(
     ready: threading.Barrier,
     out: list[_Record],
 ) -> None:
-    client = _connection(port)
+    try:
+        client = _connection(port)
+    except (smtplib.SMTPException, OSError):
+        ready.abort()  # the run is void: say so rather than measure fewer connections
+        raise
     ready.wait()
     while True:
         try:
@@ -529,6 +534,15 @@ def running(name: str, command: list[str], env: dict[str, str], cwd: Path) -> It
         server.stop()
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a process so far, from /proc (None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load(port: int, corpus: Path, concurrency: int, workdir: Path, label: str) -> LoadResult:
     out = workdir / f"client-{label}.json"
     command = [sys.executable, __file__, "_client", "--port", str(port), "--corpus", str(corpus)]
@@ -663,7 +677,7 @@ def measure_gateway(
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         command = [sys.executable, "-m", "gateway", "serve", "--smtp", f"{HOST}:0"]
         with running(f"gateway-{kind}", command, env, var_dir) as server:
-            port = server.port()
+            port, cpu = server.port(), cpu_seconds(server.process.pid)
             profile = profile_dir / f"gateway-{kind}.folded" if profile_dir else None
             profiler = start_profiler(server.process.pid, profile) if profile else None
             watcher = ProgressWatcher(database.url, total)
@@ -672,9 +686,12 @@ def measure_gateway(
                 result = load(port, corpus, concurrency, workdir, kind)
                 backlog = result.accepted - watcher.processed
                 watcher.total = result.accepted
-                watcher.done.wait(timeout=max(300.0, total * 0.25))
+                watcher.done.wait(timeout=max(120.0, total * 0.15))
                 complete = watcher.done.is_set()
                 end = watcher.done_wall if complete else time.time()
+                after = cpu_seconds(server.process.pid)
+                if after is not None and cpu is not None:
+                    result.server_cpu = after - cpu
                 processed = watcher.processed
                 outcomes, tickets = watcher.outcomes()
             finally:
@@ -702,7 +719,11 @@ def measure_gateway(
 def measure_noop(corpus: Path, concurrency: int, workdir: Path) -> LoadResult:
     command = [sys.executable, __file__, "_noop"]
     with running("noop", command, base_env(), workdir) as server:
-        return load(server.port(), corpus, concurrency, workdir, "noop")
+        port, cpu = server.port(), cpu_seconds(server.process.pid)
+        result = load(port, corpus, concurrency, workdir, "noop")
+        after = cpu_seconds(server.process.pid)
+    result.server_cpu = after - cpu if after is not None and cpu is not None else None
+    return result
 
 
 # --- reporting -----------------------------------------------------------------------------------
@@ -717,12 +738,21 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+HEADER = (
+    f"  {'target':<9}{'accepted':>9}{'failed':>7}{'mails/s':>9}  |"
+    f"{'dot->250 p50':>13}{'p99':>8}{'max':>8}  |{'DATA->250 p50':>14}{'p99':>8}  |"
+    f"{'server CPU':>15}"
+)
+
+
 def row(name: str, result: LoadResult) -> str:
+    dot, data = result.dot_ms, result.data_ms
+    cpu = result.server_cpu
+    per_mail = f"{1000 * cpu / result.accepted:.1f} ms/mail" if cpu and result.accepted else "?"
     return (
-        f"  {name:<10}{result.accepted:>9}{result.failed:>7}{result.rate:>10.1f}"
-        f"{percentile(result.dot_ms, 50):>11.2f}{percentile(result.dot_ms, 99):>9.2f}"
-        f"{percentile(result.data_ms, 50):>11.2f}{percentile(result.data_ms, 99):>9.2f}"
-        f"{max(result.dot_ms, default=0.0):>9.1f}"
+        f"  {name:<9}{result.accepted:>9}{result.failed:>7}{result.rate:>9.1f}  |"
+        f"{percentile(dot, 50):>13.2f}{percentile(dot, 99):>8.2f}{max(dot, default=0):>8.1f}  |"
+        f"{percentile(data, 50):>14.2f}{percentile(data, 99):>8.2f}  |{per_mail:>15}"
     )
 
 
@@ -733,10 +763,7 @@ def verdict(ok: bool) -> str:
 def report(noop: LoadResult, gw: GatewayResult, concurrency: int) -> None:
     db = gw.database
     print(f"\n== {db.label}: {gw.load.accepted + gw.load.failed} mails, C = {concurrency} ==")
-    print(
-        f"  {'target':<10}{'accepted':>9}{'failed':>7}{'mails/s':>10}"
-        f"{'dot p50':>11}{'p99':>9}{'DATA p50':>11}{'p99':>9}{'max':>9}   (latencies in ms)"
-    )
+    print(HEADER + "   (latencies in ms)")
     print(row("no-op", noop))
     print(row("gateway", gw.load))
     if gw.load.failed:
@@ -766,7 +793,10 @@ def report(noop: LoadResult, gw: GatewayResult, concurrency: int) -> None:
         f"{verdict(ticket_ratio >= TARGET_TICKET_RATIO and gw.complete)}"
     )
     if gw.profile is not None:
-        print_profile(gw.profile)
+        try:
+            print_profile(gw.profile)
+        except (OSError, ValueError) as exc:
+            print(f"  profile {gw.profile} not summarised: {exc}")
 
 
 def print_profile(folded: Path, top: int = 8) -> None:
@@ -777,7 +807,9 @@ def print_profile(folded: Path, top: int = 8) -> None:
     totals: Counter[str] = Counter()
     for line in folded.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        thread, *frames = stack.split(";") or [""]
+        if not count.isdigit() or not stack.startswith("thread ("):
+            continue  # --nonblocking sampling can tear a stack; skip it
+        thread, *frames = stack.split(";")
         thread = re.sub(r"[-_]\d+$", "-N", re.sub(r"^thread \(\d+\): ", "", thread))
         n = int(count)
         totals[thread] += n

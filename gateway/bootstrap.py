@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.auth import DnsFunc
 from gateway.settings import SecretStore, Settings
 from storage.db import make_engine, make_session_factory, upgrade
 
@@ -17,6 +18,7 @@ class App:
     engine: Engine
     sessions: sessionmaker[Session]
     secret: bytes
+    dkim_dns: DnsFunc | None = None  # None: the system resolver (tests give their own)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -10,14 +10,13 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 import dramatiq
 from dramatiq import Worker
 from sqlalchemy import inspect, select, update
 
-from gateway import pipeline
+from gateway import pipeline, views
 from gateway.bootstrap import App, build
 from gateway.intake import Arrival, dedupe_key, header_facts
 from gateway.pipeline.context import Env, Envelope, MailContext
@@ -201,15 +200,7 @@ def tickets_list(
 
 
 def _print_page(page: Page) -> None:
-    if not page.rows:
-        click.echo("No tickets.")
-    for row in page.rows:
-        click.echo(
-            f"{row.number}  {row.status:<17} {row.priority:<6} "
-            f"{row.created_at:%Y-%m-%d %H:%M}  {row.customer:<28} "
-            f"{row.assignee or '-':<20} {row.subject[:60]}"
-        )
-    click.echo(f"Page {page.page} of {page.pages} ({page.total} tickets)")
+    click.echo(views.page_text(page))
 
 
 @tickets.command("show")
@@ -230,48 +221,7 @@ def tickets_show(number: str, as_json: bool) -> None:
 
 
 def _print_detail(detail: TicketDetail) -> None:
-    t = detail.ticket
-    click.echo(f"{t.number}  {t.subject}")
-    fields: list[tuple[str, Any]] = [
-        ("status", t.status),
-        ("priority", t.priority),
-        ("category", t.category),
-        ("customer", t.customer),
-        ("participants", ", ".join(detail.participants)),
-        ("assignee", t.assignee),
-        ("tags", ", ".join(detail.tags)),
-        ("reference", detail.external_ref),
-        ("linked to", detail.linked_ticket),
-        ("created", f"{t.created_at:%Y-%m-%d %H:%M} UTC"),
-        ("first response due", _when(detail.first_response_due)),
-        ("resolution due", _when(detail.resolution_due)),
-    ]
-    for label, value in fields:
-        if value:
-            click.echo(f"  {label + ':':<20}{value}")
-    click.echo("\nHistory:")
-    for entry in detail.history:
-        change = _change(entry.before, entry.after)
-        click.echo(f"  {entry.at:%Y-%m-%d %H:%M:%S}  {entry.kind:<22} {entry.actor}  {change}")
-        if entry.message:
-            for line in entry.message.splitlines()[:20]:
-                click.echo(f"      | {line}")
-        for name in entry.attachments:
-            click.echo(f"      [attachment: {name}]")
-
-
-def _when(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else ""
-
-
-def _change(before: dict[str, Any], after: dict[str, Any]) -> str:
-    parts = []
-    for key in after:
-        if key in before:
-            parts.append(f"{key}: {before[key]} -> {after[key]}")
-        else:
-            parts.append(f"{key}: {after[key]}")
-    return "; ".join(parts)
+    click.echo(views.detail_text(detail))
 
 
 @main.command()

@@ -77,7 +77,7 @@ class Planner:
     ) -> list[Outbox]:
         kind, by_agent = event.kind, event.actor_kind is AuthorKind.AGENT
         if kind is EventKind.TICKET_CREATED:
-            acks = [] if automated or by_agent else self._ack(ticket)
+            acks = [] if automated else self._ack(ticket)
             return acks + self._to_agents(ticket, "agent/new_ticket", event, message=None)
         if kind is EventKind.TICKET_COMMENTED and message is not None:
             return self._comment(event, ticket, message, new_ticket)
@@ -94,12 +94,10 @@ class Planner:
     ) -> list[Outbox]:
         if message.kind is MessageKind.INTERNAL:
             return self._to_agents(ticket, "agent/internal_note", event, message=message)
-        if message.kind is not MessageKind.PUBLIC:
-            return []
+        if message.kind is not MessageKind.PUBLIC or new_ticket:
+            return []  # the acknowledgement and the new-ticket alert carry the first message
         if message.author_kind is AuthorKind.AGENT:
             return self._to_customers(ticket, "customer/agent_reply", event, message=message)
-        if new_ticket:
-            return []  # the new-ticket alert carries the first message
         return self._to_agents(ticket, "agent/customer_reply", event, message=message)
 
     def _assigned(self, event: TicketEvent, ticket: Ticket) -> list[Outbox]:
@@ -139,6 +137,52 @@ class Planner:
             recipient=email,
             audience=CUSTOMER,
             context={"recipient_name": name, "subject": subject, "reasons": reasons},
+            next_attempt_at=self.now,
+            created_at=self.now,
+        )
+        self.session.add(row)
+        return row
+
+    def feedback(
+        self, agent: Agent, ticket: Ticket | None, extra: dict[str, Any], in_reply_to: str
+    ) -> Outbox:
+        """The short answer to an agent's command mail, threaded under it."""
+        recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
+        return self._direct("agent/feedback", recipient, ticket, extra, in_reply_to)
+
+    def notice(self, agent: Agent, extra: dict[str, Any]) -> Outbox:
+        """Tell an agent that a mail in their name was not applied (it may be forged)."""
+        recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
+        return self._direct("agent/rejected_notice", recipient, None, extra, "")
+
+    def help_reply(self, email: str, name: str, in_reply_to: str) -> Outbox | None:
+        if self._is_ours(email):
+            return None
+        recipient = Recipient(email, name, Party.CUSTOMER, 0)
+        return self._direct("customer/help", recipient, None, {}, in_reply_to)
+
+    def _direct(
+        self,
+        template: str,
+        recipient: Recipient,
+        ticket: Ticket | None,
+        extra: dict[str, Any],
+        in_reply_to: str,
+    ) -> Outbox:
+        if ticket is not None:
+            context = self._context(ticket, recipient, None, None)
+        else:
+            context = {"recipient_name": recipient.name, "references": []}
+        if in_reply_to:
+            context["references"] = [*context["references"], in_reply_to]
+        context.update(extra)
+        row = Outbox(
+            message_id=message_id_for(ticket.number if ticket else "direct", self.domain),
+            ticket_id=ticket.id if ticket else None,
+            template=template,
+            recipient=recipient.email,
+            audience=CUSTOMER if recipient.party is Party.CUSTOMER else AGENT,
+            context=context,
             next_attempt_at=self.now,
             created_at=self.now,
         )

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     block_refresh_seconds: float = 5.0
     categories: str = "general,billing,technical,feature_request,bug"
 
+    require_sender_auth: bool = False
+    trusted_authserv_ids: str = ""
+
     templates_dir: Path | None = None
     ack_limit_per_hour: int = 5
     reconcile_seconds: float = 15.0
@@ -75,6 +78,12 @@ class Settings(BaseSettings):
     def support_addresses(self) -> tuple[str, ...]:
         """Every address the gateway answers for; the first is the one mail is sent from."""
         return tuple(a.strip() for a in self.support_address.split(",") if a.strip())
+
+    @property
+    def trusted_relays(self) -> frozenset[str]:
+        return frozenset(
+            a.strip().lower() for a in self.trusted_authserv_ids.split(",") if a.strip()
+        )
 
     @property
     def category_names(self) -> tuple[str, ...]:

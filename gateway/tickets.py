@@ -5,6 +5,7 @@ They run inside the caller's unit of work and never commit.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -247,3 +248,64 @@ def set_status(
         before={"status": before.value},
         after={"status": status.value},
     )
+
+
+def assign(
+    session: Session,
+    ticket: Ticket,
+    agent_id: int | None,
+    group_id: int | None,
+    label: str,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """Assign to one agent or one group (never both: setting one clears the other)."""
+    before = assignee_label(ticket)
+    ticket.assignee_agent_id, ticket.assignee_group_id = agent_id, group_id
+    session.flush()
+    session.refresh(ticket, ["assignee_agent", "assignee_group"])
+    ticket.updated_at = now
+    record(
+        session,
+        ticket,
+        EventKind.TICKET_ASSIGNED,
+        actor,
+        now,
+        before={"assignee": before},
+        after={"assignee": label},
+    )
+    if label and ticket.status is Status.OPEN:
+        set_status(session, ticket, Status.IN_PROGRESS, actor, now)
+
+
+def assignee_label(ticket: Ticket) -> str:
+    if ticket.assignee_agent is not None:
+        return ticket.assignee_agent.email
+    if ticket.assignee_group is not None:
+        return f"group:{ticket.assignee_group.name}"
+    return ""
+
+
+def update(
+    session: Session, ticket: Ticket, changes: dict[str, Any], actor: Actor, now: datetime
+) -> None:
+    """Change plain fields (priority, category, tags, reference, rating) and record the event."""
+    before = {name: _plain(getattr(ticket, name)) for name in changes}
+    if before == {name: _plain(value) for name, value in changes.items()}:
+        return
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    if "priority" in changes:
+        sla = session.get(SlaPolicy, changes["priority"])
+        if sla is not None:
+            ticket.first_response_due = ticket.created_at + timedelta(
+                minutes=sla.first_response_minutes
+            )
+            ticket.resolution_due = ticket.created_at + timedelta(minutes=sla.resolution_minutes)
+    ticket.updated_at = now
+    after = {name: _plain(value) for name, value in changes.items()}
+    record(session, ticket, EventKind.TICKET_UPDATED, actor, now, before=before, after=after)
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value

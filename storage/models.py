@@ -78,6 +78,7 @@ class AuthorKind(enum.StrEnum):
 class EventKind(enum.StrEnum):
     TICKET_CREATED = "ticket_created"
     TICKET_ASSIGNED = "ticket_assigned"
+    TICKET_UPDATED = "ticket_updated"
     TICKET_STATUS_CHANGED = "ticket_status_changed"
     TICKET_COMMENTED = "ticket_commented"
     TICKET_RESOLVED = "ticket_resolved"

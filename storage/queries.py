@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import (
@@ -25,11 +25,20 @@ from storage.models import (
 
 
 @dataclass(frozen=True)
+class Viewer:
+    """An agent who sees only their own, their groups' and unassigned tickets."""
+
+    agent_id: int
+    group_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
 class TicketFilter:
     status: Status | None = None
     priority: Priority | None = None
     assignee: str | None = None
     customer: str | None = None
+    viewer: Viewer | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,14 @@ def _filtered(query: Select[Any], where: TicketFilter) -> Select[Any]:
         )
     if where.assignee:
         query = _by_assignee(query, where.assignee.strip())
+    if where.viewer is not None:
+        query = query.where(
+            or_(
+                Ticket.assignee_agent_id == where.viewer.agent_id,
+                Ticket.assignee_group_id.in_(where.viewer.group_ids),
+                and_(Ticket.assignee_agent_id.is_(None), Ticket.assignee_group_id.is_(None)),
+            )
+        )
     return query
 
 

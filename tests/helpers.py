@@ -12,8 +12,10 @@ from email.utils import make_msgid
 from sqlalchemy import func, select
 
 from gateway.bootstrap import App
+from gateway.intake import Arrival, Intake
 from gateway.serve import Gateway
 from storage.models import InboundMail, MailStatus, Ticket
+from workers.processor import drain
 
 
 class GatewayThread:
@@ -98,3 +100,19 @@ def mail(
 def tickets(app: App) -> list[Ticket]:
     with app.sessions() as session:
         return list(session.scalars(select(Ticket).order_by(Ticket.id)))
+
+
+def store_and_drain(
+    app: App,
+    raw: bytes,
+    to: tuple[str, ...] = ("support@example.com",),
+    sender: str = "alice@customer.test",
+) -> None:
+    """Commit ``raw`` through the real intake (as the edge would), then run the pipeline on it."""
+    intake = Intake(app.engine)
+    intake.start()
+    try:
+        intake.submit(Arrival(raw, sender, to, source="test")).result(timeout=30)
+    finally:
+        intake.stop()
+    drain(app)

@@ -14,7 +14,13 @@ from email.utils import format_datetime, formataddr
 
 from gateway.pipeline.parse import Attachment
 
-AUTO_REPLIED = {"customer/ack", "customer/rejected"}
+AUTO_REPLIED = {
+    "customer/ack",
+    "customer/rejected",
+    "customer/help",
+    "agent/feedback",
+    "agent/rejected_notice",
+}
 
 
 class HeaderInjection(ValueError):

@@ -58,7 +58,7 @@ def process_mail(app: App, mail_id: int) -> Processed | None:
             )
             if mail is None:
                 return None
-            env = Env(session, app.settings, app.secret, datetime.now(UTC))
+            env = Env(session, app.settings, app.secret, datetime.now(UTC), app.dkim_dns)
             ctx = pipeline.run(MailContext(envelope_of(mail)), env)
             outcome = ctx.outcome or Outcome.QUARANTINED
             mail.status = (

@@ -25,6 +25,9 @@ TEMPLATES = (
     "agent/customer_reply",
     "agent/internal_note",
     "agent/assigned",
+    "agent/feedback",
+    "agent/rejected_notice",
+    "customer/help",
 )
 
 
@@ -52,6 +55,15 @@ def sample_context() -> dict[str, Any]:
         },
         "message": {"author": "ada@example.org", "body": "It is still burning.", "kind": "public"},
         "event": {"kind": "ticket_assigned", "actor": "sam@example.com", "before": {}, "after": {}},
+        "applied": ["#status pending", "reply sent to the customer"],
+        "problems": ["line 1: #stauts pending: unknown command; did you mean #status?"],
+        "nothing_applied": False,
+        "state": "TKT-SAMPLE is now awaiting_customer, priority medium, sam@example.com",
+        "answers": ["TKT-SAMPLE  open  medium ..."],
+        "reason": "the reply address was issued to someone else",
+        "sender": "mallory@example.net",
+        "received_at": "2026-11-23 12:00 UTC",
+        "help": "#status open|in_progress|pending|resolved|closed",
     }
 
 

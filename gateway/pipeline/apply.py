@@ -1,25 +1,30 @@
-"""Apply a normal mail: open a ticket, or add the reply to its ticket and move its status."""
+"""Apply a mail: open a ticket, or add the reply to its ticket, move its status, run commands."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from gateway import lifecycle, tickets
+from gateway.actions import Action
 from gateway.pipeline.context import Env, MailContext, Outcome
 from gateway.pipeline.parse import Address, Attachment
-from gateway.tokens import Party
 from storage.models import (
     ACTIVE_STATUSES,
     Agent,
     AuthorKind,
     Customer,
+    EventKind,
     MessageKind,
     Status,
     Ticket,
 )
+
+_RATING = re.compile(r"^\s*([1-5])\s*(/\s*5)?\s*$")
+_RATING_SUBJECT = re.compile(r"\brating\s+([1-5])\b", re.I)
 
 
 def kept_attachments(attachments: Iterable[Attachment], limit: int) -> tuple[list[Attachment], str]:
@@ -37,23 +42,19 @@ def kept_attachments(attachments: Iterable[Attachment], limit: int) -> tuple[lis
     return kept, note
 
 
+def rating(subject: str, body: str) -> int | None:
+    """A satisfaction rating: a reply that is just 1 to 5, or the subject of our rating links."""
+    found = _RATING.match(body) or _RATING_SUBJECT.search(subject)
+    return int(found.group(1)) if found else None
+
+
 def stage(ctx: MailContext, env: Env) -> None:
-    if ctx.ticket is None:
+    if ctx.plan is not None:
+        _agent_mail(ctx, env)
+    elif ctx.ticket is None:
         _new_ticket(ctx, env, linked=None)
-    elif _is_agent_reply(ctx):
-        _agent_reply(ctx, env, ctx.ticket)
     else:
         _customer_reply(ctx, env, ctx.ticket)
-
-
-def _is_agent_reply(ctx: MailContext) -> bool:
-    token = ctx.match.token if ctx.match else None
-    return (
-        ctx.agent is not None
-        and token is not None
-        and token.party is Party.AGENT
-        and token.party_id == ctx.agent.id
-    )
 
 
 def _sender_customer(ctx: MailContext, env: Env) -> Customer:
@@ -121,6 +122,13 @@ def _new_ticket(ctx: MailContext, env: Env, linked: Ticket | None) -> None:
 
 
 def _customer_reply(ctx: MailContext, env: Env, ticket: Ticket) -> None:
+    stars = rating(ctx.mail.subject, ctx.body)
+    if ticket.status in (Status.RESOLVED, Status.CLOSED) and stars is not None:
+        customer = _sender_customer(ctx, env)
+        actor = tickets.Actor(AuthorKind.CUSTOMER, customer.email)
+        tickets.update(env.session, ticket, {"satisfaction": stars}, actor, env.now)
+        ctx.finish("apply", Outcome.REPLY, f"satisfaction {stars}/5 on {ticket.number}")
+        return
     decision = lifecycle.customer_reply(
         ticket.status,
         ticket.resolved_at,
@@ -133,18 +141,143 @@ def _customer_reply(ctx: MailContext, env: Env, ticket: Ticket) -> None:
         return
     customer = _sender_customer(ctx, env)
     actor = tickets.Actor(AuthorKind.CUSTOMER, customer.email)
-    _post(ctx, env, ticket, MessageKind.PUBLIC, actor, customer)
+    if ctx.body.strip() or ctx.mail.attachments:
+        _post(ctx, env, ticket, MessageKind.PUBLIC, actor, customer)
+    if ctx.customer_close:
+        tickets.set_status(env.session, ticket, Status.RESOLVED, actor, env.now)
+        ctx.finish("apply", Outcome.REPLY, f"the customer resolved {ticket.number}")
+        return
     tickets.set_status(env.session, ticket, decision.status, actor, env.now)
     tickets.add_participants(env.session, ticket, _others(ctx, env), actor, env.now)
     ctx.finish("apply", Outcome.REPLY, f"added to {ticket.number} ({decision.reason})")
 
 
-def _agent_reply(ctx: MailContext, env: Env, ticket: Ticket) -> None:
-    assert ctx.agent is not None
+def _agent_mail(ctx: MailContext, env: Env) -> None:
+    """An authenticated agent's mail: the reply or note first, then every command, in order."""
+    assert ctx.agent is not None and ctx.plan is not None
     actor = tickets.Actor(AuthorKind.AGENT, ctx.agent.email)
+    ticket = ctx.ticket
+    if ctx.plan.new_ticket_for is not None:
+        ticket = _open_for_customer(ctx, env, actor, *ctx.plan.new_ticket_for)
+    elif ticket is not None and (ctx.body.strip() or ctx.mail.attachments):
+        _agent_post(ctx, env, ticket, actor)
+    for action in ctx.plan.actions:
+        run(ctx, env, ticket, action, actor)
+    ctx.ticket = ticket
+    applied = ", ".join(f"#{a.name}" for a in ctx.plan.actions) or "reply"
+    where = f" on {ticket.number}" if ticket is not None else ""
+    if ctx.outcome is None:
+        outcome = Outcome.COMMANDS if ctx.plan.actions else Outcome.REPLY
+        ctx.finish("apply", outcome, f"{applied}{where} by {ctx.agent.email}")
+
+
+def _open_for_customer(
+    ctx: MailContext, env: Env, actor: tickets.Actor, email: str, name: str
+) -> Ticket:
+    customer = tickets.customer_for(env.session, email, name, env.now)
+    subject = ctx.mail.subject.strip() or "(no subject)"
+    ticket = tickets.open_ticket(env.session, customer, subject, ctx.body, actor, env.now)
+    if ctx.body.strip() or ctx.mail.attachments:
+        _post(ctx, env, ticket, MessageKind.PUBLIC, actor, None)
+    ctx.finish("apply", Outcome.NEW_TICKET, f"opened {ticket.number} for {email} by {actor.label}")
+    return ticket
+
+
+def _agent_post(ctx: MailContext, env: Env, ticket: Ticket, actor: tickets.Actor) -> None:
+    assert ctx.plan is not None
+    if ctx.plan.internal:
+        _post(ctx, env, ticket, MessageKind.INTERNAL, actor, None)
+        return
     _post(ctx, env, ticket, MessageKind.PUBLIC, actor, None)
     if ticket.first_responded_at is None:
         ticket.first_responded_at = env.now
-    if ticket.status in ACTIVE_STATUSES:
+    explicit = {a.name for a in ctx.plan.actions} & {"status", "resolve", "close"}
+    if ticket.status in ACTIVE_STATUSES and not explicit:
         tickets.set_status(env.session, ticket, Status.AWAITING_CUSTOMER, actor, env.now)
-    ctx.finish("apply", Outcome.REPLY, f"agent reply on {ticket.number}")
+
+
+def run(
+    ctx: MailContext, env: Env, ticket: Ticket | None, action: Action, actor: tickets.Actor
+) -> None:
+    """Carry out one checked action (``gateway.actions`` decided it is allowed)."""
+    session, now, args = env.session, env.now, action.args
+    if action.name in ("help", "list", "show"):
+        ctx.feedback.append(action.name)
+        if ctx.outcome is None:
+            ctx.finish("apply", Outcome.ANSWERED, f"#{action.name} answered")
+        return
+    if action.name in ("internal", "customer"):
+        return
+    assert ticket is not None, "ticket commands were checked to have a ticket"
+    if action.name == "status":
+        status = args["status"]
+        assert isinstance(status, Status)
+        tickets.set_status(session, ticket, status, actor, now)
+    elif action.name == "resolve":
+        ticket.resolution_notes = str(args.get("text", ""))
+        tickets.set_status(session, ticket, Status.RESOLVED, actor, now)
+    elif action.name == "close":
+        tickets.set_status(session, ticket, Status.CLOSED, actor, now)
+    elif action.name == "assign":
+        agent_id, group_id = args.get("agent_id"), args.get("group_id")
+        assert agent_id is None or isinstance(agent_id, int)
+        assert group_id is None or isinstance(group_id, int)
+        tickets.assign(session, ticket, agent_id, group_id, str(args["label"]), actor, now)
+    elif action.name == "unassign":
+        tickets.assign(session, ticket, None, None, "", actor, now)
+    elif action.name in ("block", "unblock"):
+        _block(env, ticket, action, actor)
+    else:
+        tickets.update(session, ticket, _field_change(ticket, action), actor, now)
+
+
+def _field_change(ticket: Ticket, action: Action) -> dict[str, object]:
+    args = action.args
+    if action.name == "priority":
+        return {"priority": args["priority"]}
+    if action.name == "category":
+        return {"category": args["text"]}
+    if action.name == "ref":
+        return {"external_ref": str(args["text"])[:200]}
+    add, remove = args["add"], args["remove"]
+    assert isinstance(add, list) and isinstance(remove, list)
+    tags = [t for t in ticket.tags if t not in remove]
+    return {"tags": tags + [t for t in add if t not in tags]}
+
+
+def _block(env: Env, ticket: Ticket, action: Action, actor: tickets.Actor) -> None:
+    customer = ticket.customer
+    before = {"blocked": customer.blocked, "until": _iso(customer.blocked_until)}
+    if action.name == "unblock":
+        customer.blocked, customer.blocked_until, customer.block_reason = False, None, ""
+        tickets.record(
+            env.session,
+            ticket,
+            EventKind.CUSTOMER_UNBLOCKED,
+            actor,
+            env.now,
+            before=before,
+            after={"blocked": False, "customer": customer.email},
+        )
+        return
+    length = action.args.get("length")
+    customer.blocked = True
+    customer.blocked_until = env.now + length if isinstance(length, timedelta) else None
+    customer.block_reason = str(action.args.get("reason", ""))
+    after = {
+        "blocked": True,
+        "customer": customer.email,
+        "until": _iso(customer.blocked_until) or "permanent",
+        "reason": customer.block_reason,
+    }
+    tickets.record(
+        env.session, ticket, EventKind.CUSTOMER_BLOCKED, actor, env.now, before=before, after=after
+    )
+    for active in env.session.scalars(
+        select(Ticket).where(Ticket.customer_id == customer.id, Ticket.status.in_(ACTIVE_STATUSES))
+    ):
+        tickets.set_status(env.session, active, Status.CLOSED, actor, env.now)
+
+
+def _iso(moment: object) -> str:
+    return moment.isoformat() if hasattr(moment, "isoformat") else ""

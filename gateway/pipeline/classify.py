@@ -41,23 +41,50 @@ class Classification:
         return self.kind is not MailKind.NORMAL
 
 
+_BOUNCE_REPORTS = ("delivery-status", "global-delivery-status")
+
+
 def classify(mail: ParsedMail, envelope_from: str) -> Classification:
-    headers = mail.headers
+    found = _report(mail, envelope_from) or _automatic(mail.headers) or _bulk(mail, envelope_from)
+    if found is not None:
+        return found
+    if _OUT_OF_OFFICE.match(mail.subject):
+        return Classification(MailKind.AUTO_REPLY, "out-of-office subject")
+    return Classification(MailKind.NORMAL, "no automation markers")
+
+
+def _report(mail: ParsedMail, envelope_from: str) -> Classification | None:
+    """RFC 3464 delivery reports are bounces; a read receipt (RFC 8098) is only an auto-reply."""
     sender = mail.sender.email if mail.sender else ""
-    report_type = "delivery-status" in mail.report.lower() or "x-failed-recipients" in headers
-    if mail.content_type == "multipart/report" or report_type:
+    if mail.report_type == "disposition-notification":
+        return Classification(MailKind.AUTO_REPLY, "read receipt (disposition notification)")
+    if mail.report_type == "feedback-report":
+        return Classification(MailKind.BULK, "abuse feedback report")
+    if mail.report_type in _BOUNCE_REPORTS or mail.content_type == "multipart/report":
         return Classification(MailKind.BOUNCE, "delivery status notification")
+    if "x-failed-recipients" in mail.headers:
+        return Classification(MailKind.BOUNCE, "X-Failed-Recipients header")
     if _DAEMONS.match(sender) or _DAEMONS.match(envelope_from):
         return Classification(MailKind.BOUNCE, f"sent by {sender or envelope_from}")
-    auto = headers.get("auto-submitted", "no").split(";")[0].strip().lower()
-    if auto != "no":
+    return None
+
+
+def _automatic(headers: dict[str, str]) -> Classification | None:
+    """RFC 3834 markers, and the older headers autoresponders set."""
+    auto = headers.get("auto-submitted", "").split(";")[0].strip().lower()
+    if auto not in ("", "no"):
         return Classification(MailKind.AUTO_REPLY, f"Auto-Submitted: {auto}")
     for name in ("x-autoreply", "x-autorespond"):
         if name in headers:
             return Classification(MailKind.AUTO_REPLY, f"{name} header")
-    precedence = headers.get("precedence", "").strip().lower()
-    if precedence == "auto_reply":
+    if headers.get("precedence", "").strip().lower() == "auto_reply":
         return Classification(MailKind.AUTO_REPLY, "Precedence: auto_reply")
+    return None
+
+
+def _bulk(mail: ParsedMail, envelope_from: str) -> Classification | None:
+    headers = mail.headers
+    precedence = headers.get("precedence", "").strip().lower()
     if precedence in ("bulk", "junk", "list"):
         return Classification(MailKind.BULK, f"Precedence: {precedence}")
     for name in ("list-id", "list-unsubscribe"):
@@ -66,9 +93,7 @@ def classify(mail: ParsedMail, envelope_from: str) -> Classification:
     null_return_path = headers.get("return-path", "").strip() in ("<>", "")
     if null_return_path and ("return-path" in headers or envelope_from == ""):
         return Classification(MailKind.BULK, "empty return path")
-    if _OUT_OF_OFFICE.match(mail.subject):
-        return Classification(MailKind.AUTO_REPLY, "out-of-office subject")
-    return Classification(MailKind.NORMAL, "no automation markers")
+    return None
 
 
 def stage(ctx: MailContext, env: Env) -> None:

@@ -1,18 +1,99 @@
-"""The new part of a mail's text: quoted history and signature stripped, card numbers masked."""
+"""The new part of a mail's text: quoted history and signature stripped, card numbers masked.
+
+Quotes and signatures are found by email_reply_parser's line scanner, with its two regex hazards
+replaced: its "On ... wrote:" joining regex is cubic in the number of "On " words (6 KB of them
+took 40 s) and used the matched text as a replacement template (a backslash in a name raised),
+and its "Sent from my ..." rule also took "Sent from my desk, ..." for a signature. A forwarded
+mail is content, not history: what follows a forward marker is kept whole.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-from email_reply_parser import EmailReplyParser
+from email_reply_parser import EmailMessage
 
 if TYPE_CHECKING:
     from gateway.pipeline.context import Env, MailContext
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg|tr)(\[\d+\])?\s*:\s*)+", re.I)
+_FORWARD_SUBJECT = re.compile(r"^\s*\[?(fw|fwd|wg|tr|rv|enc)\s*:", re.I)
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+_FORWARD_MARKER = re.compile(
+    r"^\s*(?:-{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transf[ée]r[ée])"
+    r"\s*-{2,}|begin forwarded message:|anfang der weitergeleiteten nachricht:)\s*$",
+    re.I,
+)
+_OUTLOOK_MARKER = re.compile(r"^\s*(?:-{2,}\s*original message\s*-{2,}|_{10,})\s*$", re.I)
+_QUOTE_START = re.compile(r"^(?:\s*>|On\s.*wrote:\s*$)")
+_OUTLOOK_RULE = re.compile(r"([^\n])(?=\n ?[_-]{7,})")
+_HEADER_START = re.compile(r"^On\s")
+_HEADER_END = re.compile(r"wrote:\s*$")
+_HEADER_LINES = 4
+
+
+class _Reply(EmailMessage):  # type: ignore[misc]
+    """email_reply_parser's scanner with a linear ``read`` and an anchored signature rule."""
+
+    SIG_REGEX = re.compile(r"(--|__|-\w)|(^Sent from my(\s+[\w-]+){1,4}$)")
+    text: str
+    lines: list[str]
+    fragments: list[Any]
+    found_visible: bool
+
+    def read(self) -> _Reply:
+        self.found_visible = False
+        self.text = _OUTLOOK_RULE.sub("\\1\n", join_quote_headers(self.text))
+        self.lines = self.text.split("\n")[::-1]
+        for line in self.lines:
+            self._scan_line(line)
+        self._finish_fragment()
+        self.fragments.reverse()
+        return self
+
+
+def join_quote_headers(text: str) -> str:
+    """An "On <date>, <name>\n<address> wrote:" header folded over lines becomes one line."""
+    lines, out, index = text.split("\n"), [], 0
+    while index < len(lines):
+        end = _header_end(lines, index)
+        if end > index:
+            out.append(" ".join(part.strip() for part in lines[index : end + 1]))
+        else:
+            out.append(lines[index])
+        index = end + 1
+    return "\n".join(out)
+
+
+def _header_end(lines: list[str], start: int) -> int:
+    """The last line of a quote header folded from ``start``; ``start`` when there is none."""
+    if not _HEADER_START.match(lines[start]):
+        return start
+    for index in range(start, min(start + _HEADER_LINES, len(lines))):
+        if _HEADER_END.search(lines[index]):
+            return index
+        if not lines[index].strip():
+            break
+    return start
+
+
+def split_forward(text: str, forwarded: bool = False) -> tuple[str, str]:
+    """The sender's own words, and a forwarded mail below them (kept whole: it is the content).
+
+    A forward marker counts only above any quoted history. Outlook's "Original Message" rule
+    is history in a reply, and a forward marker when the subject says the mail is forwarded.
+    """
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        outlook = _OUTLOOK_MARKER.match(line) is not None
+        if _FORWARD_MARKER.match(line) or (forwarded and outlook):
+            return "\n".join(lines[:index]), "\n".join(lines[index:])
+        if outlook or _QUOTE_START.match(line):
+            break
+    return text, ""
 
 
 def luhn_valid(digits: str) -> bool:
@@ -37,9 +118,15 @@ def mask_cards(text: str) -> str:
     return _CARD.sub(_mask, text)
 
 
-def new_text(text: str) -> str:
-    """The reply's own words: what is left after the quote and the signature."""
-    return mask_cards(EmailReplyParser.parse_reply(text).strip())
+def is_forward(subject: str) -> bool:
+    return _FORWARD_SUBJECT.match(subject) is not None
+
+
+def new_text(text: str, forwarded: bool = False) -> str:
+    """The mail's own words (quote and signature gone) and any forwarded mail, cards masked."""
+    own, forward = split_forward(text.replace("\r\n", "\n"), forwarded)
+    reply = str(_Reply(own).read().reply).strip()
+    return mask_cards("\n\n".join(part for part in (reply, forward.strip()) if part))
 
 
 def normalized_subject(subject: str) -> str:
@@ -53,7 +140,10 @@ def content_hash(subject: str, body: str) -> str:
 
 
 def stage(ctx: MailContext, env: Env) -> None:
-    ctx.body = new_text(ctx.mail.text)
+    """Keep the new words; mask card numbers in everything later stages store or send."""
+    mail = ctx.mail
+    ctx.parsed = replace(mail, subject=mask_cards(mail.subject), text=mask_cards(mail.text))
+    ctx.body = new_text(ctx.mail.text, is_forward(ctx.mail.subject))
     ctx.content_hash = content_hash(ctx.mail.subject, ctx.body)
     dropped = len(ctx.mail.text.strip()) - len(ctx.body)
     ctx.decide(

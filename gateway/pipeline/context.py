@@ -8,6 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from gateway.actions import Plan
+from gateway.auth import DnsFunc
 from gateway.pipeline.classify import Classification
 from gateway.pipeline.match import ThreadMatch
 from gateway.pipeline.parse import Address, ParsedMail
@@ -25,6 +27,8 @@ class Outcome(enum.StrEnum):
     BOUNCE_NOTED = "bounce_noted"
     BLOCKED = "blocked"
     REJECTED = "rejected"
+    COMMANDS = "commands"
+    ANSWERED = "answered"
     QUARANTINED = "quarantined"
 
 
@@ -48,6 +52,7 @@ class Env:
     settings: Settings
     secret: bytes
     now: datetime
+    dkim_dns: DnsFunc | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class MailContext:
     parsed: ParsedMail | None = None
     classification: Classification | None = None
     sender: Address | None = None
+    text: str | None = None
     body: str = ""
     content_hash: str = ""
     customer: Customer | None = None
@@ -70,6 +76,11 @@ class MailContext:
     ticket: Ticket | None = None
     outcome: Outcome | None = None
     reason: str = ""
+    plan: Plan | None = None
+    customer_close: bool = False
+    help_requested: bool = False
+    notice_agent_id: int | None = None
+    feedback: list[str] = field(default_factory=list)
     outbox_ids: list[int] = field(default_factory=list)
     trace: list[Decision] = field(default_factory=list)
 
@@ -80,6 +91,11 @@ class MailContext:
         """End the pipeline for this mail with ``outcome``; later stages do not run."""
         self.outcome, self.reason = outcome, reason
         self.decide(stage, f"{outcome.value}: {reason}")
+
+    @property
+    def new_text(self) -> str:
+        """The text the stages after ``commands`` work on: the mail's, less any command lines."""
+        return self.mail.text if self.text is None else self.text
 
     @property
     def mail(self) -> ParsedMail:

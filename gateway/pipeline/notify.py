@@ -1,10 +1,16 @@
-"""The last step of every mail: the outbox rows its changes call for, in the same transaction."""
+"""The last step of every mail: the outbox rows its changes call for, in the same transaction.
+
+Besides what the ticket events call for: the feedback to an agent's command mail, the notice to
+an agent that a mail in their name was not applied, and the answer to a customer's ``#help``.
+"""
 
 from __future__ import annotations
 
-from gateway import tickets
+from gateway import feedback, grammar, tickets
 from gateway.notifications import Planner
+from gateway.pipeline.commands import agent_info
 from gateway.pipeline.context import Env, MailContext, Outcome
+from storage.models import Agent, Outbox
 
 
 def stage(ctx: MailContext, env: Env) -> None:
@@ -12,12 +18,59 @@ def stage(ctx: MailContext, env: Env) -> None:
     planner = Planner(env.session, env.settings, env.now)
     automated = ctx.classification.automated if ctx.classification else True
     rows = planner.plan(tickets.recorded(env.session), automated=automated)
-    if ctx.outcome is Outcome.REJECTED and not automated and ctx.sender is not None:
-        reply = planner.rejected(ctx.sender.email, ctx.sender.name, ctx.mail.subject, ctx.reason)
-        rows += [reply] if reply is not None else []
+    if not automated:
+        rows += _answers(ctx, env, planner)
     env.session.flush()
     ctx.outbox_ids = [row.id for row in rows]
     if rows:
         ctx.decide("notify", ", ".join(f"{r.template} to {r.recipient}" for r in rows))
     else:
         ctx.decide("notify", "nobody to tell" + (" (automatic mail)" if automated else ""))
+
+
+def _answers(ctx: MailContext, env: Env, planner: Planner) -> list[Outbox]:
+    sender = ctx.sender
+    found: list[Outbox | None] = []
+    plain_rejection = ctx.plan is None and ctx.notice_agent_id is None
+    if ctx.outcome is Outcome.REJECTED and plain_rejection and sender is not None:
+        found.append(planner.rejected(sender.email, sender.name, ctx.mail.subject, ctx.reason))
+    if ctx.help_requested and sender is not None:
+        reply = planner.help_reply(sender.email, sender.name, ctx.mail.message_id)
+        if reply is not None:
+            reply.context = {**reply.context, "help": grammar.help_text()}
+        found.append(reply)
+    if ctx.notice_agent_id is not None:
+        found.append(_notice(ctx, env, planner))
+    if ctx.plan is not None and ctx.agent is not None:
+        found.append(_feedback(ctx, env, planner, ctx.agent))
+    return [row for row in found if row is not None]
+
+
+def _notice(ctx: MailContext, env: Env, planner: Planner) -> Outbox | None:
+    agent = env.session.get(Agent, ctx.notice_agent_id)
+    if agent is None:
+        return None
+    extra = {
+        "reason": ctx.reason,
+        "subject": ctx.mail.subject,
+        "sender": ctx.sender.email if ctx.sender else "",
+        "received_at": ctx.envelope.received_at.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    return planner.notice(agent, extra)
+
+
+def _feedback(ctx: MailContext, env: Env, planner: Planner, agent: Agent) -> Outbox | None:
+    assert ctx.plan is not None
+    if not ctx.plan.actions and not ctx.plan.problems:
+        return None  # a plain reply: the customer hears of it, the agent needs no receipt
+    me = agent_info(env, agent)
+    ticket = ctx.ticket or feedback.shown_ticket(env.session, ctx.plan, me)
+    posted = ""
+    if ctx.body.strip() and not ctx.plan.problems:
+        posted = "internal note added" if ctx.plan.internal else "reply sent to the customer"
+    extra = {
+        **feedback.summary(ctx.plan, ctx.ticket, posted),
+        "answers": feedback.answers(env.session, ctx.plan, me),
+        "subject": ctx.mail.subject,
+    }
+    return planner.feedback(agent, ticket, extra, ctx.mail.message_id)

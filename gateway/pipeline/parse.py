@@ -2,23 +2,32 @@
 
 Pure and forgiving: broken MIME, unknown charsets, raw 8-bit headers and HTML-only mail all give
 a result; what could not be read is listed in ``defects``. The ``compat32`` policy is used on
-purpose: it never raises while parsing headers, where ``policy.default`` can.
+purpose (it never raises while parsing headers, where ``policy.default`` can), with one change:
+raw 8-bit header bytes are read as text instead of turning into ``Header`` objects that print
+as U+FFFD. Encoded words (RFC 2047) and parameters (RFC 2231) are decoded here, forgivingly.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
-from email.header import decode_header
 from email.message import Message
-from email.policy import compat32
-from email.utils import getaddresses, parsedate_to_datetime
+from email.policy import Compat32
+from email.utils import getaddresses, parsedate_to_datetime, unquote
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from inscriptis import get_text
+from inscriptis import get_annotated_text
+from inscriptis.css_profiles import CSS_PROFILES
+from inscriptis.html_properties import Display
+from inscriptis.model.config import ParserConfig
+from inscriptis.model.html_element import HtmlElement
 
 if TYPE_CHECKING:
     from gateway.pipeline.context import Env, MailContext
@@ -26,14 +35,31 @@ if TYPE_CHECKING:
 CHARSET_ALIASES = {
     "gb2312": "gb18030",
     "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "big5": "cp950",
     "ks_c_5601-1987": "cp949",
-    "x-sjis": "shift_jis",
+    "shift_jis": "cp932",
+    "x-sjis": "cp932",
     "windows-874": "cp874",
+    "iso-8859-1": "cp1252",
     "iso-8859-8-i": "iso-8859-8",
+    "x-mac-roman": "mac_roman",
     "unicode-1-1-utf-7": "utf-7",
 }
-_MSGID = re.compile(r"<[^<>\s]+>")
-_ENCODED_WORD_GAP = re.compile(r"(\?=)\s+(=\?)")
+MAX_ID = 998  # the longest Message-ID (and line) RFC 5322 allows, and our column
+MAX_ADDRESS = 320
+_MSGID = re.compile(r"<[^<>\s\x00]+>")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+REPORT_TYPES = (
+    "message/delivery-status",
+    "message/global-delivery-status",
+    "message/disposition-notification",
+    "message/feedback-report",
+)
 CLASSIFY_HEADERS = (
     "auto-submitted",
     "precedence",
@@ -77,6 +103,7 @@ class ParsedMail:
     attachments: tuple[Attachment, ...]
     headers: dict[str, str] = field(default_factory=dict)
     report: str = ""
+    report_type: str = ""
     defects: tuple[str, ...] = ()
 
     @property
@@ -84,40 +111,122 @@ class ParsedMail:
         return self.to + self.cc
 
 
+# --- bytes and charsets --------------------------------------------------------------------
+
+
+def codec_name(charset: str | None) -> str:
+    """Python's name for a declared MIME charset; "" when unknown or not a text encoding."""
+    name = (charset or "").strip().strip("\"'").lower()
+    name = CHARSET_ALIASES.get(name, name)
+    try:
+        info = codecs.lookup(name) if name else None
+    except LookupError:
+        return ""
+    return info.name if info is not None and info._is_text_encoding else ""
+
+
 def decode_bytes(data: bytes, charset: str | None) -> str:
     """Bytes in a declared charset to text; an unknown or lying charset falls back, never raises."""
-    name = (charset or "").strip().strip('"').lower()
-    name = CHARSET_ALIASES.get(name, name)
-    candidates = [name] if name else []
-    candidates += ["utf-8", "cp1252"]
-    for candidate in candidates:
+    declared = codec_name(charset)
+    if declared:
         try:
-            codecs.lookup(candidate)
-            return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError, ValueError):
-            continue
-    return data.decode("utf-8", errors="replace")
+            return data.decode(declared)
+        except (UnicodeError, ValueError):
+            pass
+    return _guess(data, declared)
+
+
+def _guess(data: bytes, declared: str) -> str:
+    """UTF-8 when it is (mostly) UTF-8, else the declared charset, else Windows-1252."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if declared and declared not in ("utf-8", "ascii", "cp1252"):
+        return data.decode(declared, errors="replace")
+    if _mostly_utf8(data):
+        return data.decode("utf-8", errors="replace")
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """A few broken sequences in real UTF-8 (a truncated name), not Latin-1 read as UTF-8."""
+    high = len(data) - len(data.translate(None, _HIGH_BYTES))
+    bad = data.decode("utf-8", errors="replace").count("\ufffd")
+    return bad * 8 < high
 
 
 def _unescape(value: str) -> str:
-    """compat32 keeps raw 8-bit header bytes as surrogate escapes; read them as UTF-8."""
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
-        return decode_bytes(value.encode("ascii", "surrogateescape"), "utf-8")
-    return value
+    """compat32 keeps raw 8-bit header bytes as surrogate escapes; read them as text."""
+    if _SURROGATE.search(value) is None:
+        return value
+    return decode_bytes(value.encode("ascii", "surrogateescape"), None)
+
+
+class _Policy(Compat32):
+    """compat32, but a header with raw 8-bit bytes reads as text, not as a U+FFFD ``Header``."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return _unescape(str(value))
+
+
+POLICY = _Policy()
+
+
+# --- headers -------------------------------------------------------------------------------
 
 
 def decode_header_value(value: object) -> str:
+    """A header's text: RFC 2047 encoded words decoded (adjacent ones joined), whitespace folded."""
     if value is None:
         return ""
-    text = _unescape(str(value))
+    return _clean_header(decode_words(_unescape(str(value))))
+
+
+def decode_words(text: str) -> str:
+    """Decode every encoded word; adjacent words in one charset are joined before decoding, so
+    a character split across two words survives. A malformed word is kept as it came."""
+    out: list[str] = []
+    run: list[tuple[str, bytes]] = []
+    position = 0
+    for match in _ENCODED_WORD.finditer(text):
+        gap = text[position : match.start()]
+        data = _word_bytes(match.group(2), match.group(3))
+        if data is None or not run or gap.strip():
+            out.append(_decode_run(run) + gap)
+            run = []
+        if data is None:
+            out.append(match.group())
+        else:
+            run.append((match.group(1).split("*")[0], data))
+        position = match.end()
+    out.append(_decode_run(run) + text[position:])
+    return "".join(out)
+
+
+def _word_bytes(encoding: str, text: str) -> bytes | None:
+    data = text.encode("ascii", errors="replace")
     try:
-        chunks = decode_header(_ENCODED_WORD_GAP.sub(r"\1\2", text))
-    except Exception:  # a malformed encoded word: keep the text as it came
-        return _clean_header(text)
-    out = []
-    for chunk, charset in chunks:
-        out.append(decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk)
-    return _clean_header("".join(out))
+        if encoding in "bB":
+            return base64.b64decode(data + b"=" * (-len(data) % 4))
+        return binascii.a2b_qp(data, header=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _decode_run(run: list[tuple[str, bytes]]) -> str:
+    out, index = [], 0
+    while index < len(run):
+        charset, data = run[index]
+        index += 1
+        while index < len(run) and run[index][0].lower() == charset.lower():
+            data += run[index][1]
+            index += 1
+        out.append(decode_bytes(data, charset))
+    return "".join(out)
 
 
 def _clean_header(text: str) -> str:
@@ -125,29 +234,83 @@ def _clean_header(text: str) -> str:
 
 
 def _addresses(message: Message, name: str) -> tuple[Address, ...]:
-    values = [_unescape(str(v)) for v in message.get_all(name, [])]
-    found = []
+    values = [str(v) for v in message.get_all(name, [])]
     try:
         pairs = getaddresses(values)
-    except Exception:
+    except Exception:  # the stdlib address parser has raised on odd input before
         pairs = []
+    found = []
     for display, email in pairs:
         email = email.strip().lower()
-        if "@" in email and " " not in email:
-            found.append(Address(email, decode_header_value(display)))
+        if _plausible_address(email):
+            found.append(Address(email, decode_header_value(display)[:200]))
     return tuple(found)
 
 
+def _plausible_address(email: str) -> bool:
+    local, _, domain = email.rpartition("@")
+    return (
+        bool(local and domain)
+        and len(email) <= MAX_ADDRESS
+        and " " not in email
+        and _CONTROL.search(email) is None
+    )
+
+
 def _message_ids(value: object) -> tuple[str, ...]:
-    return tuple(_MSGID.findall(_unescape(str(value or ""))))
+    found = _MSGID.findall(str(value or ""))
+    return tuple(i for i in found if len(i) <= MAX_ID)
 
 
 def _date(message: Message) -> datetime | None:
     try:
         parsed = parsedate_to_datetime(str(message.get("date", "")))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _content_type(part: Message) -> str:
+    """The part's type, or a safe stand-in: a multipart whose boundary was never found is text."""
+    ctype = part.get_content_type()
+    if not _CONTENT_TYPE.match(ctype):
+        return "application/octet-stream"
+    if ctype.startswith("multipart/") and not part.is_multipart():
+        return "text/plain"
+    return ctype
+
+
+def _filename(part: Message) -> str:
+    """The attachment's name (RFC 2231 or RFC 2047 or raw 8-bit), without any directory."""
+    value = part.get_param("filename", None, "content-disposition")
+    if value is None:
+        value = part.get_param("name", None)
+    if isinstance(value, tuple):  # RFC 2231: (charset, language, text of the raw bytes)
+        name = _rfc2231_text(value[0], unquote(value[2]))
+    else:
+        name = decode_header_value(value or "")
+    name = _CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    name = _shorten(name, 255)
+    return name if name not in ("", ".", "..") else ""
+
+
+def _rfc2231_text(charset: str | None, text: str) -> str:
+    if any(ord(c) > 0xFF for c in text):  # raw 8-bit bytes, already read as text
+        return text
+    return decode_bytes(text.encode("latin-1"), charset)
+
+
+def _shorten(name: str, limit: int) -> str:
+    """At most ``limit`` characters, keeping a short extension."""
+    if len(name) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension) > 16:
+        return name[:limit]
+    return stem[: limit - len(extension) - 1] + "." + extension
+
+
+# --- body ----------------------------------------------------------------------------------
 
 
 def _payload_text(part: Message) -> str:
@@ -157,13 +320,42 @@ def _payload_text(part: Message) -> str:
     return decode_bytes(payload, part.get_content_charset())
 
 
+def _html_config() -> ParserConfig:
+    """Firefox's block layout without the relaxed profile's indenting of every nested div, so
+    that "From:" and "On ... wrote:" lines start their line; blockquotes are marked."""
+    css = dict(CSS_PROFILES["strict"])
+    css["hr"] = HtmlElement(display=Display.block)
+    return ParserConfig(css=css, annotation_rules={"blockquote": ["quote"]})
+
+
+_HTML_CONFIG = _html_config()
+
+
 def html_to_text(html: str) -> str:
-    return get_text(html).strip()
+    """HTML as a mail client turns it into plain text: each blockquote level becomes "> "."""
+    result = get_annotated_text(html, _HTML_CONFIG)
+    text = str(result.get("text", ""))
+    quotes = [(start, end) for start, end, label in result.get("label", []) if label == "quote"]
+    return _quote_lines(text, quotes).strip()
+
+
+def _quote_lines(text: str, quotes: list[tuple[int, int]]) -> str:
+    lines = text.split("\n")
+    starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    depth = [0] * (len(lines) + 1)
+    for start, end in quotes:  # a difference array: linear in lines plus quotes
+        depth[bisect_right(starts, start) - 1] += 1
+        depth[bisect_left(starts, end)] -= 1
+    levels = accumulate(depth)
+    return "\n".join(
+        "> " * level + line if level and line.strip() else line
+        for line, level in zip(lines, levels, strict=False)
+    )
 
 
 def _is_attachment(part: Message) -> bool:
     disposition = str(part.get("content-disposition", "")).split(";")[0].strip().lower()
-    return disposition == "attachment" or part.get_filename() is not None
+    return disposition == "attachment" or bool(_filename(part))
 
 
 @dataclass
@@ -172,51 +364,81 @@ class _Walk:
     html: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     report: list[str] = field(default_factory=list)
+    report_type: str = ""
     defects: list[str] = field(default_factory=list)
 
 
 def _leaf(part: Message, walk: _Walk) -> None:
-    ctype = part.get_content_type()
-    if ctype in ("message/delivery-status", "message/feedback-report"):
+    ctype = _content_type(part)
+    if ctype in REPORT_TYPES:
         walk.report.append(_report_text(part))
+        walk.report_type = walk.report_type or ctype.split("/")[1]
         return
-    if ctype.startswith("text/") and not _is_attachment(part):
-        target = walk.html if ctype == "text/html" else walk.plain
-        if ctype in ("text/plain", "text/html"):
-            target.append(_payload_text(part))
-            return
+    if ctype in ("text/plain", "text/html") and not _is_attachment(part):
+        (walk.html if ctype == "text/html" else walk.plain).append(_payload_text(part))
+        return
     payload = part.get_payload(decode=True)
     if isinstance(payload, bytes):
-        filename = decode_header_value(part.get_filename() or "") or _default_name(ctype)
-        walk.attachments.append(Attachment(filename, ctype, payload))
+        walk.attachments.append(_attachment(part, ctype, payload))
+
+
+def _attachment(part: Message, ctype: str, content: bytes) -> Attachment:
+    return Attachment(_filename(part) or _default_name(ctype), ctype, content)
 
 
 def _report_text(part: Message) -> str:
+    """A delivery or disposition report's fields, one block per recipient."""
+    payload = part.get_payload()
+    blocks = payload if isinstance(payload, list) else [part]
     chunks = []
-    for sub in part.get_payload() if part.is_multipart() else [part]:
-        if isinstance(sub, Message):
-            chunks.append("\n".join(f"{k}: {_unescape(str(v))}" for k, v in sub.items()))
-    if not chunks:
-        chunks.append(str(part.get_payload()))
+    for block in blocks:
+        if not isinstance(block, Message):
+            continue
+        lines = [f"{k}: {_clean_header(str(v))}" for k, v in block.items()]
+        body = block.get_payload()
+        if block is not part and isinstance(body, str) and body.strip():
+            lines.append(_unescape(body).strip())
+        chunks.append("\n".join(lines))
+    if not any(chunks) and isinstance(payload, str):
+        chunks = [_unescape(payload).strip()]
     return "\n\n".join(chunks)
 
 
 def _default_name(ctype: str) -> str:
-    return {"message/rfc822": "forwarded.eml"}.get(ctype, "attachment.bin")
+    return {"message/rfc822": "forwarded.eml", "message/global": "forwarded.eml"}.get(
+        ctype, "message.eml" if ctype.startswith("message/") else "attachment.bin"
+    )
+
+
+def _enclosed(part: Message, ctype: str, walk: _Walk) -> None:
+    """A mail inside the mail (forwarded as an attachment): kept whole, as an attachment."""
+    if ctype == "message/external-body":  # only a pointer to content elsewhere (FTP, a URL)
+        walk.defects.append(f"external body not fetched: {_filename(part) or 'unnamed'}")
+        return
+    inner = part.get_payload()
+    data = b""
+    if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+        try:
+            data = inner[0].as_bytes()
+        except Exception as exc:  # the generator can fail on what the parser let through
+            walk.defects.append(f"enclosed mail not re-encoded: {type(exc).__name__}")
+    else:
+        decoded = part.get_payload(decode=True)
+        data = decoded if isinstance(decoded, bytes) else b""
+    walk.attachments.append(_attachment(part, ctype, data))
 
 
 def _walk(part: Message, walk: _Walk, depth: int = 0) -> None:
     if depth > 20:
         walk.defects.append("MIME nesting deeper than 20 levels")
         return
-    ctype = part.get_content_type()
-    if ctype == "message/rfc822":
-        inner = part.get_payload()
-        data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
-        walk.attachments.append(Attachment(_default_name(ctype), ctype, data))
+    walk.defects += [type(d).__name__ for d in part.defects]
+    ctype = _content_type(part)
+    if ctype.startswith("message/") and ctype not in REPORT_TYPES:
+        _enclosed(part, ctype, walk)
         return
     if part.is_multipart():
-        children = part.get_payload()
+        children = [c for c in part.get_payload() if isinstance(c, Message)]
         if ctype == "multipart/alternative":
             children = _prefer_plain(children)
         for child in children:
@@ -226,24 +448,41 @@ def _walk(part: Message, walk: _Walk, depth: int = 0) -> None:
 
 
 def _prefer_plain(children: list[Message]) -> list[Message]:
-    plain = [c for c in children if c.get_content_type() == "text/plain"]
+    plain = [c for c in children if _content_type(c) == "text/plain"]
     return plain if plain and any(_payload_text(c).strip() for c in plain) else children
 
 
-def parse(raw: bytes) -> ParsedMail:
-    message = message_from_bytes(raw, policy=compat32)
-    walk = _Walk(defects=[type(d).__name__ for d in message.defects])
-    _walk(message, walk)
+def _body(message: Message) -> tuple[_Walk, str, bool]:
+    """Walk the parts; the mail's text (plain preferred, else HTML made text) and its origin."""
+    walk = _Walk()
+    try:
+        _walk(message, walk)
+    except Exception as exc:  # a safety net: keep what was read so far and say what broke
+        walk.defects.append(f"body not fully read: {type(exc).__name__}: {exc}"[:200])
     from_html = not any(t.strip() for t in walk.plain) and bool(walk.html)
     text = "\n\n".join(t for t in walk.plain if t.strip())
     if from_html:
-        text = "\n\n".join(html_to_text(h) for h in walk.html)
+        text = "\n\n".join(_html_text(h, walk) for h in walk.html)
     else:
         # HTML beside a plain part outside multipart/alternative is content of its own: keep it.
         walk.attachments += [Attachment("message.html", "text/html", h.encode()) for h in walk.html]
+    return walk, text.replace("\r\n", "\n").replace("\x00", ""), from_html
+
+
+def _html_text(html: str, walk: _Walk) -> str:
+    try:
+        return html_to_text(html)
+    except Exception as exc:  # lxml under inscriptis: keep the markup rather than nothing
+        walk.defects.append(f"HTML not converted: {type(exc).__name__}")
+        return html
+
+
+def parse(raw: bytes) -> ParsedMail:
+    message = message_from_bytes(raw, policy=POLICY)
+    walk, text, from_html = _body(message)
     senders = _addresses(message, "from") or _addresses(message, "sender")
     headers = {
-        name: _unescape(str(message.get(name))).strip()
+        name: _clean_header(str(message.get(name)))
         for name in CLASSIFY_HEADERS
         if message.get(name) is not None
     }
@@ -256,13 +495,14 @@ def parse(raw: bytes) -> ParsedMail:
         in_reply_to=_message_ids(message.get("in-reply-to")),
         references=_message_ids(message.get("references")),
         date=_date(message),
-        content_type=message.get_content_type(),
-        text=text.replace("\r\n", "\n").replace("\x00", ""),
+        content_type=_content_type(message),
+        text=text,
         from_html=from_html,
         attachments=tuple(walk.attachments),
         headers=headers,
         report="\n\n".join(walk.report),
-        defects=tuple(walk.defects),
+        report_type=walk.report_type,
+        defects=tuple(dict.fromkeys(walk.defects)),
     )
 
 
@@ -282,4 +522,4 @@ def stage(ctx: MailContext, env: Env) -> None:
 
 def _envelope_sender(envelope_from: str) -> Address | None:
     address = envelope_from.strip().lower()
-    return Address(address) if "@" in address else None
+    return Address(address) if _plausible_address(address) else None

@@ -1,0 +1,1130 @@
+"""Notification benchmark: inbound mail -> acknowledgement latency, and delivery throughput.
+
+Run from the repository root::
+
+    .venv/bin/python bench/notify.py [--rate 50] [--seconds 20] [--workers 2] [--threads 4]
+                                     [--deliveries 1000] [--database sqlite|postgresql]
+                                     [--agents 0] [--profile DIR]
+
+Everything runs as in production with Redis: ``helpdesk serve`` (SMTP listener, it stores each
+mail and sends the ``drain_inbound`` wake-up) and ``--workers`` separate ``helpdesk worker``
+processes on a dedicated Redis database (``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/14``,
+flushed before and after), delivering through ``HELPDESK_OUTBOUND=smtp://`` to an aiosmtpd sink
+in a child process that notes when each mail arrives, keyed by its In-Reply-To.
+
+1. Latency. After a short warm-up, new-ticket mails from distinct senders are sent at a steady
+   ``--rate`` for ``--seconds`` (open loop, a few persistent SMTP connections). For each, the time
+   of its 250 is noted; latency is the arrival of its acknowledgement (``customer/ack``:
+   Auto-Submitted: auto-replied, In-Reply-To = its Message-ID) at the sink minus that 250.
+   Printed: p50/p99/max, missing acks, the same by quarter of the run, and a split from the
+   database: 250 -> pipeline start (``processed_at``) and pipeline start -> ack at the sink.
+   Target: p99 <= 1 s with nothing missing.
+2. Throughput. The workers are stopped and restarted idle (reconcile interval raised so the
+   reconciler does not re-enqueue rows mid-measurement); ``--deliveries`` pending ack rows are
+   written to the outbox (contexts of real acks from step 1) and as many ``deliver`` messages
+   enqueued. Timed from the first fetch to the moment the queue holds no message (all acked),
+   polled in Redis; every row must reach the sink. The same is then done with a no-op actor run
+   by ``--workers`` processes of a plain Dramatiq ``Worker`` built the way ``helpdesk worker``
+   builds its own (same broker class, same threads). Target: deliver rate / no-op rate >= 0.3.
+
+PASS/FAIL is printed; the exit status is 0 whatever happens (a measurement, not a test). Child
+processes are stopped by their PIDs; the temporary directory, the Redis database and the
+PostgreSQL database (``helpdesk_bench_notify``) are removed at the end. ``--profile DIR`` also
+records the gateway and the workers with py-spy (``pip install py-spy``) into folded stacks and
+prints the busiest frames of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import smtplib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import psycopg
+import redis
+from aiosmtpd.smtp import SMTP
+from dramatiq import Worker
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import and_, func, insert, select
+from sqlalchemy.orm import Session
+
+from storage.db import make_engine
+from storage.models import Heartbeat, InboundMail, Outbox, OutboxStatus
+
+REPO = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+SUPPORT_ADDRESS = "support@example.com"
+SECRET = "bench-notify-secret-not-for-production"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_DATABASE = "helpdesk_bench_notify"
+HELPDESK_NAMESPACE = "helpdesk"  # workers.actors.make_broker's default
+NOOP_NAMESPACE = "bench-notify-noop"
+ACK = "customer/ack"
+# workers.actors.RECONCILE, not imported: with a stale editable install (``templates`` added since)
+# importing workers.render from a script outside the repository root fails.
+RECONCILE = "reconcile"
+
+TARGET_P99_S = 1.0
+TARGET_RATIO = 0.3
+
+_LISTENING = re.compile(rb"listening on [\d.]+:(\d+)")
+_OURS = re.compile(r"\((gateway|storage|workers)/")
+_HEADERS = BytesHeaderParser(policy=compat32)
+
+
+def norm_id(value: str | None) -> str:
+    """A Message-ID without brackets or folding whitespace, for matching."""
+    return "".join((value or "").split()).strip("<>")
+
+
+# --- the sink (child process) --------------------------------------------------------------------
+
+
+class SinkHandler:
+    """Accepts everything; prints one JSON line per mail: arrival time and the threading headers."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        arrived = time.time()
+        headers = _HEADERS.parsebytes(envelope.original_content or b"", headersonly=True)
+        record = {
+            "t": arrived,
+            "irt": norm_id(headers.get("In-Reply-To")),
+            "mid": norm_id(headers.get("Message-ID")),
+            "rcpt": [str(r).lower() for r in envelope.rcpt_tos],
+            "auto": str(headers.get("Auto-Submitted", "")).strip().lower(),
+        }
+        sys.stdout.write(json.dumps(record) + "\n")
+        sys.stdout.flush()
+        return "250 2.0.0 OK: queued"
+
+
+async def _serve_sink() -> None:
+    handler = SinkHandler()
+
+    def factory() -> SMTP:
+        # A fixed hostname: aiosmtpd would otherwise call socket.getfqdn() per connection.
+        return SMTP(handler, hostname="sink.bench", ident="bench sink", decode_data=False)
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(factory, HOST, 0)
+    print(f"sink: listening on {HOST}:{server.sockets[0].getsockname()[1]}", flush=True)
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    server.close()
+    await server.wait_closed()
+
+
+def sink_main(argv: Sequence[str]) -> int:
+    asyncio.run(_serve_sink())
+    return 0
+
+
+# --- the no-op worker (child process) ------------------------------------------------------------
+
+
+def _noop(index: int) -> None:
+    """The baseline job: nothing at all."""
+
+
+def noop_worker_main(argv: Sequence[str]) -> int:
+    """A Dramatiq worker process built like ``helpdesk worker`` (gateway/cli.py), no-op actor."""
+    parser = argparse.ArgumentParser(prog="notify.py _noop_worker")
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--threads", type=int, required=True)
+    args = parser.parse_args(argv)
+    broker = RedisBroker(url=args.url, namespace=NOOP_NAMESPACE)  # type: ignore[no-untyped-call]
+    dramatiq.set_broker(broker)
+    dramatiq.actor(actor_name="noop", queue_name="noop", broker=broker, max_retries=0)(_noop)
+    running = Worker(broker, worker_threads=args.threads)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    running.start()
+    print(f"noop: worker running against {args.url}", file=sys.stderr, flush=True)
+    stop.wait()
+    running.stop()
+    return 0
+
+
+# --- child processes -----------------------------------------------------------------------------
+
+
+class Child:
+    """A child process: stdout read line by line by a thread, stderr to a log; stopped by PID."""
+
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        on_line: Callable[[bytes], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.log = cwd / f"{name}.log"
+        self._on_line = on_line
+        self._lines: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=log
+            )
+        self._reader = threading.Thread(target=self._read, name=f"{name}-stdout", daemon=True)
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if self._on_line is not None and line.startswith(b"{"):
+                self._on_line(line)
+            else:
+                self._lines.put(line)
+        self._lines.put(b"")
+
+    def port(self, timeout: float = 120.0) -> int:
+        """The port from the child's first ``listening on HOST:PORT`` line on stdout."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if found := _LISTENING.search(line):
+                return int(found.group(1))
+            if not line:
+                break
+        raise RuntimeError(f"{self.name} did not start listening:\n{self.tail()}")
+
+    def wait_log(self, text: str, timeout: float = 120.0) -> None:
+        """Wait until ``text`` appears in the child's stderr log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log.read_text(errors="replace"):
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name} did not get ready:\n{self.tail()}")
+
+    def tail(self, lines: int = 20) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=45)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._reader.join(timeout=5)
+
+
+class Children:
+    """Every child started, so that each can be stopped by its PID whatever happens."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.env = env
+        self.running: list[Child] = []
+
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str] | None = None,
+        on_line: Callable[[bytes], None] | None = None,
+    ) -> Child:
+        child = Child(name, command, env or self.env, self.workdir, on_line)
+        self.running.append(child)
+        return child
+
+    def stop(self, *children: Child) -> None:
+        for child in children or tuple(reversed(self.running)):
+            child.stop()
+            if child in self.running:
+                self.running.remove(child)
+
+
+def base_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    # ``helpdesk`` run as ``python -m gateway`` from this checkout: the same entry point
+    # (gateway.cli:main), immune to a stale editable install of the console script.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def helpdesk(*args: str) -> list[str]:
+    return [sys.executable, "-m", "gateway", *args]
+
+
+def run_helpdesk(env: dict[str, str], cwd: Path, *args: str) -> None:
+    done = subprocess.run(helpdesk(*args), env=env, cwd=cwd, capture_output=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"helpdesk {' '.join(args)} failed:\n{done.stderr.decode()[-2000:]}")
+
+
+# --- what the sink saw ---------------------------------------------------------------------------
+
+
+@dataclass
+class Arrival:
+    at: float
+    in_reply_to: str
+    message_id: str
+    recipients: list[str]
+    auto_submitted: str
+
+
+class Arrivals:
+    """The sink's records, as they come in."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self.all: list[Arrival] = []
+        self.acks: dict[str, Arrival] = {}  # customer Message-ID -> first ack for it
+        self.duplicate_acks = 0
+        self.by_message_id: dict[str, float] = {}
+
+    def add(self, line: bytes) -> None:
+        record = json.loads(line)
+        arrival = Arrival(record["t"], record["irt"], record["mid"], record["rcpt"], record["auto"])
+        with self._lock:
+            self.all.append(arrival)
+            self.by_message_id.setdefault(arrival.message_id, arrival.at)
+            if arrival.auto_submitted == "auto-replied" and arrival.in_reply_to:
+                if arrival.in_reply_to in self.acks:
+                    self.duplicate_acks += 1
+                else:
+                    self.acks[arrival.in_reply_to] = arrival
+            self._lock.notify_all()
+
+    def wait(self, done: Callable[[], bool], timeout: float, quiet: float) -> bool:
+        """Until ``done()``, ``timeout`` seconds, or ``quiet`` seconds without a new arrival."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            seen, last_change = len(self.all), time.monotonic()
+            while not done():
+                now = time.monotonic()
+                if len(self.all) != seen:
+                    seen, last_change = len(self.all), now
+                if now >= deadline or now - last_change >= quiet:
+                    return False
+                self._lock.wait(timeout=0.2)
+        return True
+
+
+# --- the load: new-ticket mails at a steady rate -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inbound:
+    sender: str
+    message_id: str  # normalised, without brackets
+    raw: bytes
+
+
+def inbound_mail(run: str, index: int) -> Inbound:
+    domain = f"client{index % 17}.example.net"
+    sender = f"customer{index}.{run}@{domain}"
+    message_id = make_msgid(f"notify{index}.{run}", domain)
+    subject = f"Order {100000 + index} arrived damaged ({run})"
+    body = (
+        f"Hello,\r\n\r\nthe parcel for order {100000 + index} arrived today with a broken "
+        "corner and the contents are scratched. Could you send a replacement or refund it?"
+        f"\r\n\r\nBest regards,\r\nCustomer {index}\r\n"
+    )
+    raw = (
+        f"Message-ID: {message_id}\r\n"
+        f"Date: {format_datetime(datetime.now(UTC))}\r\n"
+        f'From: "Customer {index}" <{sender}>\r\n'
+        f"To: Example Support <{SUPPORT_ADDRESS}>\r\n"
+        f"Subject: {subject}\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n"
+        f"\r\n{body}"
+    ).encode()
+    return Inbound(sender, norm_id(message_id), raw)
+
+
+@dataclass
+class Sent:
+    mail: Inbound
+    due: float
+    started: float = 0.0
+    replied: float = 0.0  # wall clock of the 250 (or of the failure)
+    code: int = 0
+
+
+def _connect(port: int) -> smtplib.SMTP:
+    client = smtplib.SMTP(HOST, port, local_hostname="loadgen.example.net", timeout=60)
+    client.ehlo_or_helo_if_needed()
+    return client
+
+
+def _send(client: smtplib.SMTP, record: Sent) -> None:
+    record.started = time.time()
+    try:
+        client.sendmail(record.mail.sender, [SUPPORT_ADDRESS], record.mail.raw)
+        record.code = 250
+    except smtplib.SMTPResponseException as exc:
+        record.code = exc.smtp_code
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            client.rset()
+    except smtplib.SMTPRecipientsRefused:
+        record.code = 550
+    record.replied = time.time()
+
+
+def steady_load(port: int, mails: Sequence[Inbound], rate: float, connections: int) -> list[Sent]:
+    """Open loop: mail ``i`` is due at ``start + i / rate``, sent by any free connection."""
+    start = time.time() + 0.3
+    records = [Sent(mail, start + i / rate) for i, mail in enumerate(mails)]
+    lock = threading.Lock()
+    cursor = iter(records)
+
+    def loop() -> None:
+        client = _connect(port)
+        while True:
+            with lock:
+                record = next(cursor, None)
+            if record is None:
+                break
+            if (pause := record.due - time.time()) > 0:
+                time.sleep(pause)
+            try:
+                _send(client, record)
+            except (smtplib.SMTPException, OSError):
+                record.code, record.replied = -1, time.time()
+                with contextlib.suppress(smtplib.SMTPException, OSError):
+                    client.close()
+                client = _connect(port)
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            client.quit()
+
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return records
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def spread(values: Sequence[float], unit: float = 1000.0, suffix: str = "ms") -> str:
+    if not values:
+        return "no values"
+    return (
+        f"p50 {percentile(values, 50) * unit:.0f} {suffix}, "
+        f"p99 {percentile(values, 99) * unit:.0f} {suffix}, "
+        f"max {max(values) * unit:.0f} {suffix} (n = {len(values)})"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+# --- the database --------------------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    kind: str  # sqlite or postgresql
+    url: str
+
+    @property
+    def label(self) -> str:
+        return {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[self.kind]
+
+
+def _drop_pg(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (PG_DATABASE,)
+    )
+    conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, var_dir: Path) -> Iterator[Database]:
+    if kind == "sqlite":
+        yield Database(kind, f"sqlite:///{var_dir / 'helpdesk.db'}")
+        return
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        _drop_pg(conn)
+        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
+    try:
+        yield Database(kind, PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DATABASE}")
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            _drop_pg(conn)
+
+
+@dataclass
+class Stages:
+    """Where the time went, from the rows: 250 -> pipeline start -> ack at the sink."""
+
+    to_pipeline: list[float] = field(default_factory=list)
+    pipeline_to_sink: list[float] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    ack_attempts: dict[int, int] = field(default_factory=dict)
+
+
+def stages(url: str, sent: Sequence[Sent], arrivals: Arrivals) -> Stages:
+    by_id = {s.mail.message_id: s for s in sent if s.code == 250}
+    result = Stages()
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            rows = session.execute(
+                select(
+                    InboundMail.message_id,
+                    InboundMail.processed_at,
+                    InboundMail.status,
+                    InboundMail.outcome,
+                    Outbox.attempts,
+                ).outerjoin(
+                    Outbox, and_(Outbox.ticket_id == InboundMail.ticket_id, Outbox.template == ACK)
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    outcomes: Counter[str] = Counter()
+    attempts: Counter[int] = Counter()
+    for message_id, processed_at, status, outcome, tries in rows:
+        record = by_id.get(norm_id(message_id))
+        if record is None:
+            continue  # warm-up mail
+        outcomes[f"{status}/{outcome or '-'}"] += 1
+        if tries is not None:
+            attempts[int(tries)] += 1
+        if processed_at is None:
+            continue
+        started = processed_at.timestamp()
+        result.to_pipeline.append(started - record.replied)
+        ack = arrivals.acks.get(record.mail.message_id)
+        if ack is not None:
+            result.pipeline_to_sink.append(ack.at - started)
+    result.outcomes = dict(outcomes)
+    result.ack_attempts = dict(sorted(attempts.items()))
+    return result
+
+
+def seed_outbox(url: str, count: int, run: str) -> tuple[list[int], list[str]]:
+    """``count`` pending ack rows, contexts taken from real acks: their ids and Message-IDs."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            models = session.execute(
+                select(Outbox.ticket_id, Outbox.event_id, Outbox.context)
+                .where(Outbox.template == ACK)
+                .order_by(Outbox.id)
+                .limit(count)
+            ).all()
+            if not models:
+                raise RuntimeError("no acknowledgement from the latency run to copy")
+            now = datetime.now(UTC)
+            rows: list[dict[str, Any]] = []
+            for index in range(count):
+                ticket_id, event_id, context = models[index % len(models)]
+                message_id = make_msgid(f"throughput{index}.{run}", "example.com")
+                rows.append(
+                    {
+                        "message_id": message_id,
+                        "ticket_id": ticket_id,
+                        "event_id": event_id,
+                        "template": ACK,
+                        "recipient": f"reader{index}.{run}@client{index % 17}.example.net",
+                        "audience": "customer",
+                        "context": context,
+                        "status": OutboxStatus.PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": now - timedelta(seconds=5),
+                        "created_at": now,
+                        "last_error": "",
+                        "smtp_reply": "",
+                    }
+                )
+            session.execute(insert(Outbox), rows)
+            # A fresh reconcile heartbeat: the restarted workers' watchdog leaves it alone.
+            session.merge(Heartbeat(name=RECONCILE, at=now))
+        with Session(engine) as session:
+            ids = session.scalars(
+                select(Outbox.id).where(Outbox.message_id.in_([r["message_id"] for r in rows]))
+            ).all()
+        return list(ids), [norm_id(r["message_id"]) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def outbox_counts(url: str, message_ids: Sequence[str]) -> dict[str, int]:
+    wanted = [f"<{m}>" for m in message_ids]
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            rows = session.execute(
+                select(Outbox.status, func.count())
+                .where(Outbox.message_id.in_(wanted))
+                .group_by(Outbox.status)
+            ).all()
+    finally:
+        engine.dispose()
+    return {str(status): int(n) for status, n in rows}
+
+
+# --- draining a queue ----------------------------------------------------------------------------
+
+
+@dataclass
+class Drain:
+    label: str
+    count: int
+    enqueue_start: float = 0.0
+    enqueue_end: float = 0.0
+    first_fetch: float = 0.0
+    done: float = 0.0
+    dead: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.done > 0
+
+    @property
+    def seconds(self) -> float:
+        return self.done - self.first_fetch if self.complete and self.first_fetch else 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    @property
+    def wall_rate(self) -> float:
+        wall = self.done - self.enqueue_start if self.complete else 0.0
+        return self.count / wall if wall else 0.0
+
+
+class QueueWatch(threading.Thread):
+    """Polls a Dramatiq Redis queue: when its first message is fetched, when none is left.
+
+    A fetched message leaves the list ``ns:queue`` and stays in the hash ``ns:queue.msgs`` until
+    it is acked; a retry moves to ``ns:queue.DQ``; a dead one to ``ns:queue.XQ``.
+    """
+
+    def __init__(self, url: str, namespace: str, queue_name: str, drain: Drain) -> None:
+        super().__init__(name=f"watch-{queue_name}", daemon=True)
+        self._client: redis.Redis = redis.Redis.from_url(url)
+        base = f"{namespace}:{queue_name}"
+        self._keys = (base, f"{base}.msgs", f"{base}.DQ.msgs", f"{base}.XQ")
+        self.drain = drain
+        self.enqueued = 0
+        self.all_enqueued = threading.Event()
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        queued, messages, delayed, dead = self._keys
+        while not self._halt.is_set():
+            enqueued = self.enqueued  # read before the lengths: a late enqueue cannot fake a fetch
+            finished = self.all_enqueued.is_set()
+            pipe = self._client.pipeline(transaction=False)
+            pipe.llen(queued)
+            pipe.hlen(messages)
+            pipe.hlen(delayed)
+            pipe.zcard(dead)
+            waiting, unacked, retrying, dead_count = pipe.execute()
+            now = time.time()
+            if not self.drain.first_fetch and enqueued - waiting > 0:
+                self.drain.first_fetch = now
+            if finished and unacked + retrying == 0:
+                self.drain.done, self.drain.dead = now, int(dead_count)
+                return
+            time.sleep(0.002)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=5)
+        self._client.close()
+
+
+def drain_queue(
+    url: str,
+    namespace: str,
+    queue_name: str,
+    actor_name: str,
+    args: Sequence[int],
+    label: str,
+    timeout: float,
+) -> Drain:
+    """Enqueue one message per arg for ``actor_name`` and time the running workers' drain."""
+    broker = RedisBroker(url=url, namespace=namespace)  # type: ignore[no-untyped-call]
+    sender = dramatiq.actor(
+        actor_name=actor_name, queue_name=queue_name, broker=broker, max_retries=0
+    )(_noop)
+    drain = Drain(label, len(args))
+    watch = QueueWatch(url, namespace, queue_name, drain)
+    watch.start()
+    try:
+        drain.enqueue_start = time.time()
+        for arg in args:
+            sender.send(arg)
+            watch.enqueued += 1
+        drain.enqueue_end = time.time()
+        watch.all_enqueued.set()
+        watch.join(timeout=timeout)
+    finally:
+        watch.stop()
+        broker.close()
+    return drain
+
+
+# --- profiling -----------------------------------------------------------------------------------
+
+
+class Profiles:
+    """py-spy recorders attached to children; summarised after each phase."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.recorders: list[tuple[subprocess.Popen[bytes], Path]] = []
+        self.py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if directory is not None and not Path(self.py_spy).exists():
+            print("  (py-spy not found: pip install py-spy; no profile recorded)")
+            self.directory = None
+
+    def attach(self, child: Child, label: str) -> None:
+        if self.directory is None:
+            return
+        out = self.directory / f"{label}.folded"
+        command = [self.py_spy, "record", "--pid", str(child.pid), "--format", "raw"]
+        command += ["--output", str(out), "--rate", "200", "--threads", "--nonblocking"]
+        recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.recorders.append((recorder, out))
+
+    def report(self) -> None:
+        """Call once the profiled children have stopped: py-spy then writes its output."""
+        for recorder, out in self.recorders:
+            try:
+                recorder.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                recorder.send_signal(signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    recorder.wait(timeout=15)
+                if recorder.poll() is None:
+                    recorder.kill()
+                    recorder.wait(timeout=5)
+            if out.exists():
+                print_profile(out)
+        self.recorders.clear()
+
+
+def print_profile(folded: Path, top: int = 10) -> None:
+    """The busiest of our functions (inclusive) and innermost frames (self) per thread kind."""
+    inclusive: dict[str, Counter[str]] = {}
+    leaf: dict[str, Counter[str]] = {}
+    totals: Counter[str] = Counter()
+    for line in folded.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        thread, *frames = stack.split(";") or [""]
+        thread = re.sub(r"[-_]\d+$", "-N", re.sub(r"^thread \(0x[0-9A-Fa-f]+\): ", "", thread))
+        thread = re.sub(r"^thread \(\d+\): ", "", thread)
+        n = int(count)
+        totals[thread] += n
+        if frames:
+            leaf.setdefault(thread, Counter())[frames[-1]] += n
+        for function in {re.sub(r":\d+\)$", ")", f) for f in frames if _OURS.search(f)}:
+            inclusive.setdefault(thread, Counter())[function] += n
+    grand = sum(totals.values()) or 1
+    print(f"  profile {folded.name}: {grand} samples of busy threads (py-spy, 200 Hz)")
+    for thread, total in totals.most_common(4):
+        if total < grand / 50:
+            continue
+        print(f"   thread {thread}: {total} samples ({100 * total / grand:.0f}%)")
+        for frame, n in inclusive.get(thread, Counter()).most_common(top):
+            print(f"     {100 * n / total:5.1f}% incl  {frame}")
+        for frame, n in leaf.get(thread, Counter()).most_common(top // 2):
+            print(f"     {100 * n / total:5.1f}% self  {frame}")
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    rate: float
+    seconds: float
+    workers: int
+    threads: int
+    deliveries: int
+    database: str
+    agents: int
+    warmup: int
+    connections: int
+    profile: Path | None
+    keep: bool
+
+
+@dataclass
+class LatencyResult:
+    sent: list[Sent]
+    latencies: list[float]
+    missing: int
+    duplicates: int
+    alerts: int
+    stages: Stages
+
+    @property
+    def accepted(self) -> list[Sent]:
+        return [s for s in self.sent if s.code == 250]
+
+
+def start_workers(
+    children: Children, env: dict[str, str], count: int, threads: int, label: str
+) -> list[Child]:
+    workers = [
+        children.start(f"{label}-{i}", helpdesk("worker", "--threads", str(threads)), env)
+        for i in range(count)
+    ]
+    for worker in workers:
+        worker.wait_log("helpdesk: worker running against")
+    return workers
+
+
+def start_noop_workers(children: Children, count: int, threads: int) -> list[Child]:
+    command = [sys.executable, __file__, "_noop_worker", "--url", REDIS_URL]
+    workers = [
+        children.start(f"noop-worker-{i}", [*command, "--threads", str(threads)])
+        for i in range(count)
+    ]
+    for worker in workers:
+        worker.wait_log("noop: worker running against")
+    return workers
+
+
+def measure_latency(
+    options: Options,
+    children: Children,
+    env: dict[str, str],
+    database: Database,
+    arrivals: Arrivals,
+    profiles: Profiles,
+    run: str,
+) -> tuple[LatencyResult, list[Child], Child]:
+    workers = start_workers(children, env, options.workers, options.threads, "worker")
+    server = children.start("serve", helpdesk("serve", "--smtp", f"{HOST}:0"), env)
+    port = server.port()
+
+    warm = [inbound_mail(f"warm{run}", i) for i in range(options.warmup)]
+    steady_load(port, warm, rate=max(options.rate, 20.0), connections=2)
+    arrivals.wait(lambda: all(m.message_id in arrivals.acks for m in warm), 60, 30)
+
+    profiles.attach(server, f"{database.kind}-latency-serve")
+    for i, worker in enumerate(workers):
+        profiles.attach(worker, f"{database.kind}-latency-worker{i}")
+    total = round(options.rate * options.seconds)
+    mails = [inbound_mail(run, i) for i in range(total)]
+    print(f"  sending {total} mails at {options.rate:g}/s ...", flush=True)
+    sent = steady_load(port, mails, options.rate, options.connections)
+    wanted = [s.mail.message_id for s in sent if s.code == 250]
+    complete = arrivals.wait(lambda: all(m in arrivals.acks for m in wanted), 120, 30)
+    if not complete:
+        print("  (stopped waiting for acks: 30 s without a new mail at the sink, or 120 s)")
+
+    latencies = []
+    missing = 0
+    for record in sent:
+        if record.code != 250:
+            continue
+        ack = arrivals.acks.get(record.mail.message_id)
+        if ack is None or record.mail.sender not in ack.recipients:
+            missing += 1
+        else:
+            latencies.append(ack.at - record.replied)
+    ours = set(wanted)
+    alerts = sum(
+        1 for a in arrivals.all if a.auto_submitted == "auto-generated" and a.in_reply_to in ours
+    )
+    result = LatencyResult(
+        sent=sent,
+        latencies=latencies,
+        missing=missing,
+        duplicates=arrivals.duplicate_acks,
+        alerts=alerts,
+        stages=stages(database.url, sent, arrivals),
+    )
+    return result, workers, server
+
+
+def report_latency(options: Options, result: LatencyResult) -> None:
+    accepted = result.accepted
+    sent = result.sent
+    lateness = [max(0.0, s.started - s.due) for s in sent if s.started]
+    reply = [s.replied - s.started for s in accepted]
+    span = (max(s.replied for s in sent) - min(s.started for s in sent)) if sent else 0.0
+    codes = Counter(s.code for s in sent)
+    print(
+        f"  sent {len(sent)} in {span:.1f} s ({len(sent) / span if span else 0:.1f}/s), "
+        f"accepted {len(accepted)}, replies {dict(codes)}; generator lag max "
+        f"{max(lateness, default=0) * 1000:.0f} ms; MAIL->250 {spread(reply)}"
+    )
+    print(f"  inbound outcomes: {result.stages.outcomes}")
+    print(
+        f"  acks: {len(result.latencies)} arrived, {result.missing} missing, "
+        f"{result.duplicates} duplicated; ack rows by attempts: {result.stages.ack_attempts}"
+        + (f"; agent alerts at the sink: {result.alerts}" if options.agents else "")
+    )
+    print(f"  250 -> ack at sink:        {spread(result.latencies)}")
+    print(f"    250 -> pipeline start:   {spread(result.stages.to_pipeline)}")
+    print(f"    pipeline start -> sink:  {spread(result.stages.pipeline_to_sink)}")
+    quarter = max(1, -(-len(result.latencies) // 4))  # latencies are in sending order
+    parts = [result.latencies[i : i + quarter] for i in range(0, len(result.latencies), quarter)]
+    print(
+        "  by quarter of the run (p50/p99 ms): "
+        + ", ".join(f"{percentile(p, 50) * 1000:.0f}/{percentile(p, 99) * 1000:.0f}" for p in parts)
+    )
+    p99 = percentile(result.latencies, 99)
+    ok = bool(result.latencies) and result.missing == 0 and p99 <= TARGET_P99_S
+    print(
+        f"  target: ack p99 {p99 * 1000:.0f} ms <= {TARGET_P99_S * 1000:.0f} ms, "
+        f"none missing: {verdict(ok)}"
+    )
+
+
+def measure_throughput(
+    options: Options,
+    children: Children,
+    env: dict[str, str],
+    database: Database,
+    arrivals: Arrivals,
+    profiles: Profiles,
+    run: str,
+    flush: Callable[[], object],
+) -> tuple[Drain | None, Drain, dict[str, int], int]:
+    """The workers of the latency run must be stopped. Returns (deliver, no-op, rows, at sink)."""
+    flush()  # leftover wake-ups and the reconcile chain of the latency run
+    deliver: Drain | None = None
+    rows: dict[str, int] = {}
+    at_sink = 0
+    try:
+        ids, message_ids = seed_outbox(database.url, options.deliveries, run)
+    except RuntimeError as exc:
+        print(f"  deliver: not measured: {exc}")
+        ids, message_ids = [], []
+    if ids:
+        quiet_env = env | {"HELPDESK_RECONCILE_SECONDS": "3600"}
+        workers = start_workers(
+            children, quiet_env, options.workers, options.threads, "deliver-worker"
+        )
+        time.sleep(1.0)  # let the boot-time watchdog check and the first idle polls pass
+        for i, worker in enumerate(workers):
+            profiles.attach(worker, f"{database.kind}-throughput-worker{i}")
+        print(f"  draining {len(ids)} deliveries ...", flush=True)
+        deliver = drain_queue(
+            REDIS_URL, HELPDESK_NAMESPACE, "outbox", "deliver", ids, "deliver", 600
+        )
+        wanted = set(message_ids)
+        arrivals.wait(lambda: wanted <= arrivals.by_message_id.keys(), 30, 10)
+        at_sink = len(wanted & arrivals.by_message_id.keys())
+        children.stop(*workers)
+        profiles.report()
+        rows = outbox_counts(database.url, message_ids)
+        if at_sink:
+            times = sorted(arrivals.by_message_id[m] for m in wanted if m in arrivals.by_message_id)
+            first, last = times[0], times[-1]
+            rate = (len(times) - 1) / (last - first) if last > first else 0.0
+            print(
+                f"  sink: {at_sink} of {len(ids)} arrived, first to last "
+                f"{last - first:.2f} s ({rate:.1f}/s)"
+            )
+    flush()
+    noop_workers = start_noop_workers(children, options.workers, options.threads)
+    time.sleep(1.0)
+    print(f"  draining {options.deliveries} no-op messages ...", flush=True)
+    noop = drain_queue(
+        REDIS_URL,
+        NOOP_NAMESPACE,
+        "noop",
+        "noop",
+        list(range(options.deliveries)),
+        "no-op",
+        600,
+    )
+    children.stop(*noop_workers)
+    return deliver, noop, rows, at_sink
+
+
+def report_throughput(
+    options: Options, deliver: Drain | None, noop: Drain, rows: dict[str, int], at_sink: int
+) -> None:
+    setup = f"{options.workers} processes x {options.threads} threads"
+    print(f"  throughput, {setup} (from the first fetch to the last ack; wall from enqueue):")
+    for drain in (deliver, noop):
+        if drain is None:
+            continue
+        state = "" if drain.complete else " INCOMPLETE (timed out)"
+        print(
+            f"    {drain.label:<8}{drain.count:>6} msgs in {drain.seconds:6.2f} s: "
+            f"{drain.rate:8.1f} msgs/s (wall {drain.wall_rate:7.1f}/s, enqueue "
+            f"{drain.enqueue_end - drain.enqueue_start:.2f} s, dead {drain.dead}){state}"
+        )
+    if deliver is None:
+        print("  target: deliver/no-op ratio: not measured")
+        return
+    print(f"    outbox rows: {rows}; at the sink: {at_sink} of {deliver.count}")
+    ratio = deliver.rate / noop.rate if noop.rate else 0.0
+    ok = (
+        ratio >= TARGET_RATIO
+        and deliver.complete
+        and at_sink == deliver.count
+        and rows.get("sent", 0) == deliver.count
+    )
+    print(f"  target: deliver/no-op ratio {ratio:.3f} >= {TARGET_RATIO}: {verdict(ok)}")
+
+
+def run_database(options: Options, workdir: Path) -> None:
+    kind = options.database
+    var_dir = workdir / f"var-{kind}"
+    var_dir.mkdir()
+    store = redis.Redis.from_url(REDIS_URL)
+    children = Children(workdir, base_env())
+    profiles = Profiles(options.profile)
+    run = uuid.uuid4().hex[:8]
+    try:
+        store.flushdb()
+        arrivals = Arrivals()
+        sink = children.start("sink", [sys.executable, __file__, "_sink"], on_line=arrivals.add)
+        sink_port = sink.port()
+        with fresh_database(kind, var_dir) as database:
+            env = children.env | {
+                "HELPDESK_DATABASE_URL": database.url,
+                "HELPDESK_VAR_DIR": str(var_dir),
+                "HELPDESK_SUPPORT_ADDRESS": SUPPORT_ADDRESS,
+                "HELPDESK_SECRET": SECRET,
+                "HELPDESK_BROKER_URL": REDIS_URL,
+                "HELPDESK_OUTBOUND": f"smtp://{HOST}:{sink_port}",
+            }
+            run_helpdesk(env, var_dir, "init")
+            for i in range(options.agents):
+                run_helpdesk(
+                    env, var_dir, "agent", "add", f"agent{i}@example.com", "--name", f"A{i}"
+                )
+            print(
+                f"\n== {database.label}: {options.workers} workers x {options.threads} threads, "
+                f"Redis {REDIS_URL}, {options.agents} agents ==",
+                flush=True,
+            )
+            latency, workers, server = measure_latency(
+                options, children, env, database, arrivals, profiles, run
+            )
+            children.stop(server, *workers)
+            report_latency(options, latency)
+            profiles.report()
+            deliver, noop, rows, at_sink = measure_throughput(
+                options, children, env, database, arrivals, profiles, run, store.flushdb
+            )
+            report_throughput(options, deliver, noop, rows, at_sink)
+            children.stop()
+    finally:
+        children.stop()
+        profiles.report()
+        with contextlib.suppress(redis.RedisError):
+            store.flushdb()
+        store.close()
+
+
+def setup_summary() -> str:
+    try:
+        git = ["git", "-C", str(REPO)]
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        )
+        code = head.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
+    except OSError:
+        code = "unknown"
+    python = ".".join(map(str, sys.version_info[:3]))
+    return f"code: {code or 'unknown'}; {os.cpu_count()} CPUs; Python {python}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--rate", type=float, default=50.0, help="inbound mails/s (50)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of the load (20)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (4)")
+    parser.add_argument("--deliveries", type=int, default=1000, help="throughput messages (1000)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--agents", type=int, default=0, help="agents alerted per ticket (0)")
+    parser.add_argument("--warmup", type=int, default=10, help="mails before measuring (10)")
+    parser.add_argument("--connections", type=int, default=4, help="SMTP connections (4)")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy folded stacks here")
+    parser.add_argument("--keep", action="store_true", help="keep the logs and the SQLite file")
+    args = parser.parse_args(argv)
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    options = Options(**vars(args))
+    print(setup_summary(), flush=True)
+    workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-notify-"))
+    try:
+        run_database(options, workdir)
+    except Exception as exc:  # a measurement, not a test: report and exit 0
+        print(f"  not measured: {type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:
+        print("  interrupted")
+    finally:
+        if options.keep:
+            print(f"  logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+ROLES = {"_sink": sink_main, "_noop_worker": noop_worker_main}
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] in ROLES:
+        sys.exit(ROLES[sys.argv[1]](sys.argv[2:]))
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Who is told what: internal notes stay with agents; the reconciler finds forgotten rows."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from gateway import tickets as ticket_ops
+from gateway.bootstrap import App
+from gateway.notifications import Planner
+from storage.models import (
+    Agent,
+    AuthorKind,
+    Customer,
+    MessageKind,
+    Outbox,
+    OutboxStatus,
+    Role,
+    Ticket,
+)
+from tests.helpers import GatewayThread, mail, store_and_drain
+from workers.processor import drain
+
+
+def test_internal_note_goes_to_other_agents_only_and_reply_to_the_customer(app: App) -> None:
+    now = datetime.now(UTC)
+    with app.sessions.begin() as session:
+        ann = Agent(email="ann@us.test", name="Ann", role=Role.AGENT, created_at=now)
+        bob = Agent(email="bob@us.test", name="Bob", role=Role.AGENT, created_at=now)
+        session.add_all([ann, bob])
+        customer = ticket_ops.customer_for(session, "cy@customer.test", "Cy", now)
+        cc = ticket_ops.customer_for(session, "dee@customer.test", "Dee", now)
+        actor = ticket_ops.Actor(AuthorKind.CUSTOMER, customer.email)
+        ticket = ticket_ops.open_ticket(session, customer, "Broken", "It broke", actor, now)
+        ticket_ops.add_participants(session, ticket, [cc], actor, now)
+        session.info["events"] = []
+        by_ann = ticket_ops.Actor(AuthorKind.AGENT, "ann@us.test")
+        ticket_ops.add_message(session, ticket, MessageKind.INTERNAL, by_ann, "Secret: refund", now)
+        ticket_ops.add_message(session, ticket, MessageKind.PUBLIC, by_ann, "We are on it.", now)
+        rows = Planner(session, app.settings, now).plan(ticket_ops.recorded(session))
+        sent = sorted((r.template, r.recipient) for r in rows)
+    assert sent == [
+        ("agent/internal_note", "bob@us.test"),
+        ("customer/agent_reply", "cy@customer.test"),
+        ("customer/agent_reply", "dee@customer.test"),
+    ]
+    for row in rows:
+        if row.audience == "customer":
+            assert "Secret" not in str(row.context)
+
+
+def test_the_reconciler_delivers_rows_nobody_enqueued(app: App) -> None:
+    fast = App(
+        app.settings.model_copy(update={"reconcile_seconds": 0.2}),
+        app.engine, app.sessions, app.secret,
+    )
+    store_and_drain(app, mail().as_bytes())  # rows written, no broker told
+    with app.sessions() as session:
+        assert session.scalars(select(Outbox.status)).all() == [OutboxStatus.PENDING]
+    running = GatewayThread(fast)
+    running.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with app.sessions() as session:
+                if session.scalars(select(Outbox.status)).all() == [OutboxStatus.SENT]:
+                    break
+            time.sleep(0.05)
+    finally:
+        running.stop()
+    with app.sessions() as session:
+        assert session.scalars(select(Outbox.status)).all() == [OutboxStatus.SENT]
+        assert session.scalar(select(Ticket.number)) is not None
+        assert session.scalar(select(Customer.email)) == "alice@customer.test"
+    assert drain(app) == 0
