@@ -143,9 +143,9 @@ def stage(ctx: MailContext, env: Env) -> None:
     """Keep the new words; mask card numbers in everything later stages store or send."""
     mail = ctx.mail
     ctx.parsed = replace(mail, subject=mask_cards(mail.subject), text=mask_cards(mail.text))
-    ctx.body = new_text(ctx.mail.text, is_forward(ctx.mail.subject))
+    ctx.body = new_text(ctx.new_text, is_forward(ctx.mail.subject))
     ctx.content_hash = content_hash(ctx.mail.subject, ctx.body)
-    dropped = len(ctx.mail.text.strip()) - len(ctx.body)
+    dropped = len(ctx.new_text.strip()) - len(ctx.body)
     ctx.decide(
         "clean", f"{len(ctx.body)} chars of new text ({max(dropped, 0)} quoted or signature)"
     )
