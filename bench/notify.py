@@ -56,6 +56,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import format_datetime, make_msgid
@@ -101,6 +102,18 @@ def norm_id(value: str | None) -> str:
     return "".join((value or "").split()).strip("<>")
 
 
+def decoded_id(value: str | None) -> tuple[str, bool]:
+    """A header's Message-ID, normalised, and whether it came RFC 2047-encoded (=?utf-8?q?...).
+
+    An encoded In-Reply-To is not a msg-id to any mail client: threading breaks. It is decoded
+    here all the same, so that the latency is measured, and counted apart.
+    """
+    text = "".join((value or "").splitlines())
+    if "=?" not in text:
+        return norm_id(text), False
+    return norm_id(str(make_header(decode_header(text)))), True
+
+
 # --- the sink (child process) --------------------------------------------------------------------
 
 
@@ -110,9 +123,11 @@ class SinkHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         arrived = time.time()
         headers = _HEADERS.parsebytes(envelope.original_content or b"", headersonly=True)
+        in_reply_to, encoded = decoded_id(headers.get("In-Reply-To"))
         record = {
             "t": arrived,
-            "irt": norm_id(headers.get("In-Reply-To")),
+            "irt": in_reply_to,
+            "irt_encoded": encoded,
             "mid": norm_id(headers.get("Message-ID")),
             "rcpt": [str(r).lower() for r in envelope.rcpt_tos],
             "auto": str(headers.get("Auto-Submitted", "")).strip().lower(),
@@ -305,6 +320,7 @@ class Arrival:
     message_id: str
     recipients: list[str]
     auto_submitted: str
+    in_reply_to_encoded: bool
 
 
 class Arrivals:
@@ -319,7 +335,14 @@ class Arrivals:
 
     def add(self, line: bytes) -> None:
         record = json.loads(line)
-        arrival = Arrival(record["t"], record["irt"], record["mid"], record["rcpt"], record["auto"])
+        arrival = Arrival(
+            record["t"],
+            record["irt"],
+            record["mid"],
+            record["rcpt"],
+            record["auto"],
+            record["irt_encoded"],
+        )
         with self._lock:
             self.all.append(arrival)
             self.by_message_id.setdefault(arrival.message_id, arrival.at)
@@ -811,6 +834,7 @@ class LatencyResult:
     latencies: list[float]
     missing: int
     duplicates: int
+    encoded: int  # acks whose In-Reply-To came RFC 2047-encoded
     alerts: int
     stages: Stages
 
@@ -872,7 +896,7 @@ def measure_latency(
         print("  (stopped waiting for acks: 30 s without a new mail at the sink, or 120 s)")
 
     latencies = []
-    missing = 0
+    missing = encoded = 0
     for record in sent:
         if record.code != 250:
             continue
@@ -881,6 +905,7 @@ def measure_latency(
             missing += 1
         else:
             latencies.append(ack.at - record.replied)
+            encoded += ack.in_reply_to_encoded
     ours = set(wanted)
     alerts = sum(
         1 for a in arrivals.all if a.auto_submitted == "auto-generated" and a.in_reply_to in ours
@@ -890,6 +915,7 @@ def measure_latency(
         latencies=latencies,
         missing=missing,
         duplicates=arrivals.duplicate_acks,
+        encoded=encoded,
         alerts=alerts,
         stages=stages(database.url, sent, arrivals),
     )
@@ -923,6 +949,12 @@ def report_latency(options: Options, result: LatencyResult) -> None:
         "  by quarter of the run (p50/p99 ms): "
         + ", ".join(f"{percentile(p, 50) * 1000:.0f}/{percentile(p, 99) * 1000:.0f}" for p in parts)
     )
+    if result.encoded:
+        print(
+            f"  threading check: FAIL: {result.encoded} of {len(result.latencies)} acks carry an "
+            "RFC 2047-encoded In-Reply-To/References (=?utf-8?q?...?=), which no mail client "
+            "threads (Message-IDs longer than ~76 characters; workers/compose.py)"
+        )
     p99 = percentile(result.latencies, 99)
     ok = bool(result.latencies) and result.missing == 0 and p99 <= TARGET_P99_S
     print(
@@ -1099,7 +1131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--agents", type=int, default=0, help="agents alerted per ticket (0)")
     parser.add_argument("--warmup", type=int, default=10, help="mails before measuring (10)")
-    parser.add_argument("--connections", type=int, default=4, help="SMTP connections (4)")
+    parser.add_argument("--connections", type=int, default=16, help="SMTP connections (16)")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy folded stacks here")
     parser.add_argument("--keep", action="store_true", help="keep the logs and the SQLite file")
     args = parser.parse_args(argv)

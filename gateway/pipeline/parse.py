@@ -344,8 +344,11 @@ def _quote_lines(text: str, quotes: list[tuple[int, int]]) -> str:
     starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
     depth = [0] * (len(lines) + 1)
     for start, end in quotes:  # a difference array: linear in lines plus quotes
-        depth[bisect_right(starts, start) - 1] += 1
-        depth[bisect_left(starts, end)] -= 1
+        first = bisect_right(starts, start) - 1
+        if not text[start : starts[first] + len(lines[first])].strip():
+            first += 1  # the quote opens at the end of a line: it starts on the next one
+        depth[first] += 1
+        depth[max(first, bisect_left(starts, end))] -= 1
     levels = accumulate(depth)
     return "\n".join(
         "> " * level + line if level and line.strip() else line
@@ -437,7 +440,7 @@ def _walk(part: Message, walk: _Walk, depth: int = 0) -> None:
     if ctype.startswith("message/") and ctype not in REPORT_TYPES:
         _enclosed(part, ctype, walk)
         return
-    if part.is_multipart():
+    if part.is_multipart() and ctype not in REPORT_TYPES:
         children = [c for c in part.get_payload() if isinstance(c, Message)]
         if ctype == "multipart/alternative":
             children = _prefer_plain(children)

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - the test data is written in the scripts real mail uses
 """Real mail from other projects' test suites, end to end: every file becomes an explained outcome.
 
 Each corpus file goes through the SMTP socket (a line over RFC 5321's 998 octets, which an SMTP
@@ -329,9 +330,7 @@ EXPECTED: dict[str, Expect] = {
     "talon/html_replies/windows_mail.html": Expect(contains=("Hi. I am fine.",)),
     "talon/reply-separated-by-hr.html": Expect(description="Hi\nthere\nBob"),
     "talon/OLK_SRC_BODY_SECTION.html": Expect(description="Reply"),
-    "talon/reply-quotations-share-block.eml": Expect(
-        contains=("Hi Katharine.",), absent=("> ",)
-    ),
+    "talon/reply-quotations-share-block.eml": Expect(contains=("Hi Katharine.",), absent=("> ",)),
     # "From: <a name>" and no Subject: nothing to open a ticket with, and the reason says so.
     "talon/signature/emails/P/unicode_msg": Expect(Outcome.REJECTED, reason="subject is empty"),
 }
@@ -385,4 +384,7 @@ def test_expectations_name_real_files() -> None:
 def test_a_line_too_long_for_smtp_is_only_in_files_that_need_the_intake() -> None:
     """The two mails whose lines exceed RFC 5321's limit are the ones routed around SMTP."""
     long_lines = [n for n in FILES if not fits_smtp(mail_bytes(n)[0])]
-    assert long_lines == ["flanker/messages/long-links.eml", "talon/reply-quotations-share-block.eml"]
+    assert long_lines == [
+        "flanker/messages/long-links.eml",
+        "talon/reply-quotations-share-block.eml",
+    ]

@@ -212,7 +212,9 @@ def test_no_acknowledgement_to_automatic_mail_or_ourselves(
     assert templates["customer/ack"] == 0
     assert templates["agent/new_ticket"] == 1  # the list mail is a ticket, never acknowledged
     with app.sessions() as session:
-        outcomes = dict(session.execute(select(InboundMail.from_address, InboundMail.outcome)).all())
+        outcomes = dict(
+            session.execute(select(InboundMail.from_address, InboundMail.outcome)).all()
+        )
     assert outcomes["support@example.com"] == "ignored"
     assert outcomes["mailer-daemon@relay.test"] == "ignored"
 

@@ -54,7 +54,9 @@ def test_internal_note_goes_to_other_agents_only_and_reply_to_the_customer(app: 
 def test_the_reconciler_delivers_rows_nobody_enqueued(app: App) -> None:
     fast = App(
         app.settings.model_copy(update={"reconcile_seconds": 0.2}),
-        app.engine, app.sessions, app.secret,
+        app.engine,
+        app.sessions,
+        app.secret,
     )
     store_and_drain(app, mail().as_bytes())  # rows written, no broker told
     with app.sessions() as session:

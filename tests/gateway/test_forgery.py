@@ -1,0 +1,255 @@
+"""Invariant 5: no forged or altered token, and no forged sender, changes a ticket.
+
+Each forgery is sent over SMTP next to a control (the genuine mail) that does change the ticket,
+so a test that passes proves the forgery, not a broken setup, was refused.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import dkim
+import pytest
+from sqlalchemy import func, select, update
+
+from gateway.bootstrap import App
+from gateway.serve import Gateway
+from storage.models import Agent, Message, Outbox, Priority, Status, Ticket
+from tests.desk import Desk
+from tests.helpers import GatewayThread, mail
+from tests.sink import Sink
+from workers.transport import transport_for
+
+CUSTOMER = "Cy Customer <cy@customer.test>"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    status: Status
+    priority: Priority
+    assignee: int | None
+    messages: int
+
+
+def snapshot(app: App) -> Snapshot:
+    with app.sessions() as session:
+        ticket = session.scalars(select(Ticket).order_by(Ticket.id)).first()
+        assert ticket is not None
+        count = session.scalar(select(func.count()).select_from(Message))
+        return Snapshot(ticket.status, ticket.priority, ticket.assignee_agent_id, count or 0)
+
+
+@pytest.fixture
+def desk(app: App, sink: Sink) -> Iterator[Desk]:
+    running = Desk(app, sink).start()
+    running.send(CUSTOMER, "support@example.com", "My order never arrived.", subject="Order")
+    yield running
+    running.stop()
+
+
+def notices(app: App, agent: str) -> int:
+    with app.sessions() as session:
+        return (
+            session.scalar(
+                select(func.count()).where(
+                    Outbox.template == "agent/rejected_notice", Outbox.recipient == agent
+                )
+            )
+            or 0
+        )
+
+
+def assert_refused_at_rcpt(desk: Desk, address: str) -> None:
+    with desk.gateway.smtp() as client, pytest.raises(smtplib.SMTPRecipientsRefused):
+        client.sendmail("ann@us.test", [address], mail(sender="ann@us.test").as_bytes())
+
+
+def test_control_the_genuine_mail_changes_the_ticket(desk: Desk, app: App) -> None:
+    before = snapshot(app)
+    desk.send("ann@us.test", desk.agent_token(desk.ticket(), "ann"), "#priority urgent")
+    assert snapshot(app).priority is Priority.URGENT != before.priority
+
+
+def test_spoofed_from_to_the_support_address(desk: Desk, app: App) -> None:
+    before = snapshot(app)
+    number = desk.ticket().number
+    desk.send("ann@us.test", "support@example.com", "#status closed", subject=f"Re: [{number}]")
+    assert snapshot(app) == before
+    assert notices(app, "ann@us.test") == 1
+
+
+def test_token_issued_to_another_agent(desk: Desk, app: App) -> None:
+    before = snapshot(app)
+    desk.send("ann@us.test", desk.agent_token(desk.ticket(), "ben"), "#priority urgent")
+    assert snapshot(app) == before
+    assert notices(app, "ann@us.test") == 1
+
+
+def test_token_altered_to_another_ticket_or_party(desk: Desk) -> None:
+    good = desk.agent_token(desk.ticket(), "ann")
+    code = desk.ticket().number.removeprefix("TKT-").lower()
+    assert_refused_at_rcpt(desk, good.replace(code, "zzzzzz"))
+    assert_refused_at_rcpt(desk, good.replace(f"-a{desk.ids['ann']}-", f"-a{desk.ids['sue']}-"))
+
+
+def test_tampered_signature(desk: Desk) -> None:
+    good = desk.agent_token(desk.ticket(), "ann")
+    local, _, domain = good.partition("@")
+    assert_refused_at_rcpt(desk, f"{local[:-3]}aaa@{domain}")
+
+
+def test_token_signed_with_a_rotated_secret(desk: Desk, app: App, sink: Sink) -> None:
+    old = desk.agent_token(desk.ticket(), "ann")
+    rotated = App(app.settings, app.engine, app.sessions, b"the new secret")
+    running = GatewayThread(rotated, Gateway(rotated, None, transport_for(sink.url)))
+    running.start()
+    try:
+        with running.smtp() as client, pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.sendmail("ann@us.test", [old], mail(sender="ann@us.test").as_bytes())
+    finally:
+        running.stop()
+
+
+def test_customer_replaying_an_agent_token(desk: Desk, app: App) -> None:
+    before = snapshot(app)
+    desk.send(CUSTOMER, desk.agent_token(desk.ticket(), "ann"), "#status closed\n#priority low")
+    assert snapshot(app) == before
+    assert notices(app, "ann@us.test") == 1
+
+
+def test_commands_in_a_quoted_part_are_not_commands(desk: Desk, app: App) -> None:
+    body = "Thanks, see below.\n\nOn Monday Sue wrote:\n> #status closed\n> #priority urgent\n"
+    desk.send("ann@us.test", desk.agent_token(desk.ticket(), "ann"), body)
+    after = snapshot(app)
+    assert after.status is not Status.CLOSED and after.priority is Priority.MEDIUM
+
+
+def test_commands_below_the_body_are_not_commands(desk: Desk, app: App) -> None:
+    body = "We are looking into it.\n\n#status closed\n#priority urgent\n"
+    desk.send("ann@us.test", desk.agent_token(desk.ticket(), "ann"), body)
+    after = snapshot(app)
+    assert after.status is Status.AWAITING_CUSTOMER  # the reply itself, nothing more
+    assert after.priority is Priority.MEDIUM
+
+
+def test_display_name_pretending_to_be_an_agent(desk: Desk, app: App) -> None:
+    before = snapshot(app)
+    desk.send(
+        '"ann@us.test" <mallory@evil.test>',
+        desk.agent_token(desk.ticket(), "ann"),
+        "#status closed",
+    )
+    assert snapshot(app) == before
+
+
+def test_deactivated_agent(desk: Desk, app: App) -> None:
+    with app.sessions.begin() as session:
+        session.execute(update(Agent).where(Agent.email == "ann@us.test").values(active=False))
+    before = snapshot(app)
+    desk.send("ann@us.test", desk.agent_token(desk.ticket(), "ann"), "#priority urgent")
+    assert snapshot(app) == before
+
+
+def test_html_only_commands_are_not_read(desk: Desk, app: App) -> None:
+    message = EmailMessage()
+    message["From"], message["To"] = "ann@us.test", desk.agent_token(desk.ticket(), "ann")
+    message["Subject"] = "Re: order"
+    message.set_content("<p>#status closed</p><p>#priority urgent</p>", subtype="html")
+    before = snapshot(app)
+    desk.gateway.send(message)
+    desk.settle()
+    assert snapshot(app) == before
+
+
+# --- with sender authentication required -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dkim_key() -> tuple[bytes, bytes]:
+    try:
+        key = subprocess.run(["openssl", "genrsa", "2048"], capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"openssl is needed to make a DKIM test key: {exc}")
+    public = subprocess.run(
+        ["openssl", "rsa", "-pubout"], input=key.stdout, capture_output=True, check=True
+    ).stdout
+    record = b"v=DKIM1; k=rsa; p=" + b"".join(
+        line for line in public.splitlines() if not line.startswith(b"-----")
+    )
+    return key.stdout, record
+
+
+@pytest.fixture
+def strict_desk(app: App, sink: Sink, dkim_key: tuple[bytes, bytes]) -> Iterator[Desk]:
+    _, record = dkim_key
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        return record if name == b"mail._domainkey.us.test." else b""
+
+    settings = app.settings.model_copy(
+        update={"require_sender_auth": True, "trusted_authserv_ids": "mx.example.com"}
+    )
+    strict = App(settings, app.engine, app.sessions, app.secret, dkim_dns=dns)
+    running = Desk(strict, sink).start()
+    running.send(CUSTOMER, "support@example.com", "My order never arrived.", subject="Order")
+    yield running
+    running.stop()
+
+
+def signed(message: EmailMessage, key: bytes) -> bytes:
+    raw = message.as_bytes().replace(b"\n", b"\r\n")
+    headers = [b"from", b"to", b"subject", b"message-id"]
+    return dkim.sign(raw, b"mail", b"us.test", key, include_headers=headers) + raw
+
+
+def agent_mail(desk: Desk, body: str, **headers: str) -> EmailMessage:
+    to = desk.agent_token(desk.ticket(), "ann")
+    return mail(sender="ann@us.test", to=to, subject="Re: order", body=body, **headers)
+
+
+def test_dkim_signed_mail_passes_when_required(
+    strict_desk: Desk, app: App, dkim_key: tuple[bytes, bytes]
+) -> None:
+    message = signed(agent_mail(strict_desk, "#priority urgent"), dkim_key[0])
+    strict_desk.gateway.send(
+        message, to=[str(agent_mail(strict_desk, "")["To"])], mail_from="ann@us.test"
+    )
+    strict_desk.settle()
+    assert snapshot(app).priority is Priority.URGENT
+
+
+def test_dkim_failure_when_required(
+    strict_desk: Desk, app: App, dkim_key: tuple[bytes, bytes]
+) -> None:
+    before = snapshot(app)
+    message = signed(agent_mail(strict_desk, "#priority urgent"), dkim_key[0])
+    altered = message.replace(b"#priority urgent", b"#priority low   ")
+    strict_desk.gateway.send(
+        altered, to=[str(agent_mail(strict_desk, "")["To"])], mail_from="ann@us.test"
+    )
+    strict_desk.settle()
+    unsigned = agent_mail(strict_desk, "#priority low")
+    strict_desk.gateway.send(unsigned)
+    strict_desk.settle()
+    assert snapshot(app) == before
+    assert notices(app, "ann@us.test") == 2
+
+
+def test_authentication_results_only_from_a_trusted_relay(strict_desk: Desk, app: App) -> None:
+    claim = "{} ; dkim=pass header.d=us.test header.s=mail"
+    strict_desk.gateway.send(
+        agent_mail(strict_desk, "#priority low", Authentication_Results=claim.format("evil.test"))
+    )
+    strict_desk.settle()
+    assert snapshot(app).priority is Priority.MEDIUM
+    strict_desk.gateway.send(
+        agent_mail(
+            strict_desk, "#priority high", Authentication_Results=claim.format("mx.example.com")
+        )
+    )
+    strict_desk.settle()
+    assert snapshot(app).priority is Priority.HIGH
