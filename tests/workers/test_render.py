@@ -1,4 +1,4 @@
-"""Templates render for every event with and without optional fields; HTML is escaped; headers safe."""
+"""Templates render for every event, with and without optional fields; escaping; safe headers."""
 
 from __future__ import annotations
 
