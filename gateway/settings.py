@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     broker_url: str = ""
+    broker_namespace: str = "helpdesk"
     smtp_listen: str = "127.0.0.1:2525"
     support_address: str = "support@localhost"
     secret: str = ""

@@ -30,10 +30,10 @@ log = logging.getLogger("helpdesk.actors")
 RECONCILE = "reconcile"
 
 
-def make_broker(settings: Settings, namespace: str = "helpdesk") -> Broker:
+def make_broker(settings: Settings) -> Broker:
     """Redis when ``HELPDESK_BROKER_URL`` names it; otherwise an in-process broker."""
     if settings.broker_url:
-        return RedisBroker(url=settings.broker_url, namespace=namespace)  # type: ignore[no-untyped-call]
+        return RedisBroker(url=settings.broker_url, namespace=settings.broker_namespace)  # type: ignore[no-untyped-call]
     return StubBroker()
 
 

@@ -76,6 +76,8 @@ def draft_for(
     context.update(support_address=support_address, reply_address=reply)
     text, html = renderer.render(row.template, context)
     message = context.get("message") or {}
+    # Agents get every attachment; a customer gets an agent's, never their own back.
+    wanted = row.audience == "agent" or message.get("author_kind") == "agent"
     return Draft(
         template=row.template,
         audience=row.audience,
@@ -89,7 +91,7 @@ def draft_for(
         created_at=row.created_at,
         text=text,
         html=html,
-        attachments=tuple(_attachments(session, message.get("id"))),
+        attachments=tuple(_attachments(session, message.get("id"))) if wanted else (),
     )
 
 
