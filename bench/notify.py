@@ -40,6 +40,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import operator
 import os
 import queue
 import re
@@ -60,6 +61,7 @@ from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import format_datetime, make_msgid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,7 @@ ACK = "customer/ack"
 RECONCILE = "reconcile"
 
 TARGET_P99_S = 1.0
+PROBE_GAP = 3.0  # seconds between isolated mails: dramatiq's idle poll backs off to 0.5-1 s
 TARGET_RATIO = 0.3
 
 _LISTENING = re.compile(rb"listening on [\d.]+:(\d+)")
@@ -289,6 +292,80 @@ class Children:
             child.stop()
             if child in self.running:
                 self.running.remove(child)
+
+
+SERVERS = ("postgres", "redis-server")
+
+
+def _pids_named(command: str) -> list[str]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if stat.read_text().strip() == command:
+                pids.append(stat.parent.name)
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds used by each child (and this process) over a stretch, from /proc (Linux)."""
+
+    def __init__(self, children: Children) -> None:
+        self._children = children
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._start: dict[str, float] = {}
+        self._machine: tuple[float, float] = (0.0, 0.0)
+        self._wall = 0.0
+
+    def _process(self, pid: int | str) -> float | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
+
+    def _snapshot(self) -> dict[str, float]:
+        seen = {"bench": self._process("self")}
+        seen |= {c.name: self._process(c.pid) for c in self._children.running}
+        found = {name: value for name, value in seen.items() if value is not None}
+        for server in SERVERS:  # shared servers: other users' load is counted too
+            for pid in _pids_named(server):
+                if (used := self._process(pid)) is not None:
+                    found[f"{server}/{pid}"] = used
+        return found
+
+    def _busy_total(self) -> tuple[float, float]:
+        try:
+            numbers = [float(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        except OSError:
+            return 0.0, 0.0
+        idle = numbers[3] + (numbers[4] if len(numbers) > 4 else 0.0)
+        return sum(numbers) - idle, sum(numbers)
+
+    def start(self) -> None:
+        self._start, self._machine, self._wall = self._snapshot(), self._busy_total(), time.time()
+
+    def report(self, label: str) -> None:
+        """One line: CPU seconds per process since ``start``, and how busy the machine was."""
+        wall = time.time() - self._wall
+        now, (busy, total) = self._snapshot(), self._busy_total()
+        used: dict[str, float] = {}
+        for name in now.keys() & self._start.keys():  # servers' processes summed by name
+            key = name.partition("/")[0]
+            used[key] = used.get(key, 0.0) + now[name] - self._start[name]
+        if not used or wall <= 0:
+            return
+        parts = ", ".join(f"{n} {v:.1f}" for n, v in sorted(used.items(), key=lambda i: -i[1]))
+        share = (
+            (busy - self._machine[0]) / (total - self._machine[1])
+            if total > self._machine[1]
+            else 0
+        )
+        cpus = os.cpu_count() or 1
+        others = max(0.0, share * wall * cpus - sum(used.values()))
+        print(
+            f"  CPU s over {label} ({wall:.1f} s): {parts}; machine {100 * share:.0f}% busy "
+            f"of {cpus} CPUs, everything else ~{others:.1f}"
+        )
 
 
 def base_env() -> dict[str, str]:
@@ -633,8 +710,21 @@ def outbox_counts(url: str, message_ids: Sequence[str]) -> dict[str, int]:
                 .where(Outbox.message_id.in_(wanted))
                 .group_by(Outbox.status)
             ).all()
+            unsent = session.execute(
+                select(
+                    Outbox.id,
+                    Outbox.attempts,
+                    Outbox.next_attempt_at,
+                    Outbox.lease_until,
+                    Outbox.last_error,
+                )
+                .where(Outbox.message_id.in_(wanted), Outbox.status != OutboxStatus.SENT)
+                .limit(5)
+            ).all()
     finally:
         engine.dispose()
+    for row in unsent:
+        print(f"    not sent: {tuple(row)}")
     return {str(status): int(n) for status, n in rows}
 
 
@@ -720,24 +810,38 @@ def drain_queue(
     label: str,
     timeout: float,
 ) -> Drain:
-    """Enqueue one message per arg for ``actor_name`` and time the running workers' drain."""
+    """Enqueue one message per arg for ``actor_name`` and time the running workers' drain.
+
+    All messages land at once, in one MULTI/EXEC doing what the broker's enqueue script does per
+    message (HSET ``ns:queue.msgs`` id data, RPUSH ``ns:queue`` id): the workers then drain a full
+    queue, and the clock starts at their first fetch, whatever their idle poll interval.
+    """
     broker = RedisBroker(url=url, namespace=namespace)  # type: ignore[no-untyped-call]
-    sender = dramatiq.actor(
+    actor = dramatiq.actor(
         actor_name=actor_name, queue_name=queue_name, broker=broker, max_retries=0
     )(_noop)
+    messages = {}
+    for arg in args:
+        message = actor.message(arg)
+        message = message.copy(options={"redis_message_id": str(uuid.uuid4())})
+        messages[message.options["redis_message_id"]] = message.encode()
     drain = Drain(label, len(args))
     watch = QueueWatch(url, namespace, queue_name, drain)
+    client: redis.Redis = redis.Redis.from_url(url)
     watch.start()
     try:
         drain.enqueue_start = time.time()
-        for arg in args:
-            sender.send(arg)
-            watch.enqueued += 1
+        pipe = client.pipeline(transaction=True)
+        pipe.hset(f"{namespace}:{queue_name}.msgs", mapping=messages)
+        pipe.rpush(f"{namespace}:{queue_name}", *messages)
+        pipe.execute()
         drain.enqueue_end = time.time()
+        watch.enqueued = len(messages)
         watch.all_enqueued.set()
         watch.join(timeout=timeout)
     finally:
         watch.stop()
+        client.close()
         broker.close()
     return drain
 
@@ -748,8 +852,9 @@ def drain_queue(
 class Profiles:
     """py-spy recorders attached to children; summarised after each phase."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, gil: bool = False) -> None:
         self.directory = directory
+        self.gil = gil
         self.recorders: list[tuple[subprocess.Popen[bytes], Path]] = []
         self.py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         if directory is not None and not Path(self.py_spy).exists():
@@ -762,12 +867,15 @@ class Profiles:
         out = self.directory / f"{label}.folded"
         command = [self.py_spy, "record", "--pid", str(child.pid), "--format", "raw"]
         command += ["--output", str(out), "--rate", "200", "--threads", "--nonblocking"]
+        if self.gil:
+            command.append("--gil")  # only the thread holding the GIL: where the CPU goes
         recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.recorders.append((recorder, out))
 
     def report(self) -> None:
         """Call once the profiled children have stopped: py-spy then writes its output."""
-        for recorder, out in self.recorders:
+        while self.recorders:
+            recorder, out = self.recorders.pop(0)
             try:
                 recorder.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -778,8 +886,10 @@ class Profiles:
                     recorder.kill()
                     recorder.wait(timeout=5)
             if out.exists():
-                print_profile(out)
-        self.recorders.clear()
+                try:
+                    print_profile(out)
+                except (OSError, ValueError) as exc:
+                    print(f"  profile {out.name}: unreadable ({exc})")
 
 
 def print_profile(folded: Path, top: int = 10) -> None:
@@ -789,6 +899,8 @@ def print_profile(folded: Path, top: int = 10) -> None:
     totals: Counter[str] = Counter()
     for line in folded.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue  # a frame name with a line break in it
         thread, *frames = stack.split(";") or [""]
         thread = re.sub(r"[-_]\d+$", "-N", re.sub(r"^thread \(0x[0-9A-Fa-f]+\): ", "", thread))
         thread = re.sub(r"^thread \(\d+\): ", "", thread)
@@ -799,7 +911,7 @@ def print_profile(folded: Path, top: int = 10) -> None:
         for function in {re.sub(r":\d+\)$", ")", f) for f in frames if _OURS.search(f)}:
             inclusive.setdefault(thread, Counter())[function] += n
     grand = sum(totals.values()) or 1
-    print(f"  profile {folded.name}: {grand} samples of busy threads (py-spy, 200 Hz)")
+    print(f"  profile {folded.name}: {grand} samples (py-spy, 200 Hz)")
     for thread, total in totals.most_common(4):
         if total < grand / 50:
             continue
@@ -823,13 +935,16 @@ class Options:
     database: str
     agents: int
     warmup: int
+    probes: int
     connections: int
     profile: Path | None
+    gil: bool
     keep: bool
 
 
 @dataclass
 class LatencyResult:
+    probes: list[float | None]
     sent: list[Sent]
     latencies: list[float]
     missing: int
@@ -866,6 +981,21 @@ def start_noop_workers(children: Children, count: int, threads: int) -> list[Chi
     return workers
 
 
+def isolated_mails(port: int, arrivals: Arrivals, count: int, run: str) -> list[float | None]:
+    """One mail every PROBE_GAP seconds on idle workers: the latency when nothing is queued.
+    None for an ack that did not come within the gap."""
+    latencies: list[float | None] = []
+    for index in range(count):
+        time.sleep(PROBE_GAP)
+        mail = inbound_mail(run, index)
+        record = steady_load(port, [mail], rate=1.0, connections=1)[0]
+        arrived = partial(operator.contains, arrivals.acks, mail.message_id)
+        arrivals.wait(arrived, PROBE_GAP * 3, PROBE_GAP * 3)
+        ack = arrivals.acks.get(mail.message_id)
+        latencies.append(ack.at - record.replied if ack and record.code == 250 else None)
+    return latencies
+
+
 def measure_latency(
     options: Options,
     children: Children,
@@ -889,11 +1019,15 @@ def measure_latency(
     total = round(options.rate * options.seconds)
     mails = [inbound_mail(run, i) for i in range(total)]
     print(f"  sending {total} mails at {options.rate:g}/s ...", flush=True)
+    cpu = CpuMeter(children)
+    cpu.start()
     sent = steady_load(port, mails, options.rate, options.connections)
     wanted = [s.mail.message_id for s in sent if s.code == 250]
     complete = arrivals.wait(lambda: all(m in arrivals.acks for m in wanted), 120, 30)
     if not complete:
         print("  (stopped waiting for acks: 30 s without a new mail at the sink, or 120 s)")
+    cpu.report("the steady load until the last ack")
+    probes = isolated_mails(port, arrivals, options.probes, f"probe{run}")
 
     latencies = []
     missing = encoded = 0
@@ -911,6 +1045,7 @@ def measure_latency(
         1 for a in arrivals.all if a.auto_submitted == "auto-generated" and a.in_reply_to in ours
     )
     result = LatencyResult(
+        probes=probes,
         sent=sent,
         latencies=latencies,
         missing=missing,
@@ -955,6 +1090,9 @@ def report_latency(options: Options, result: LatencyResult) -> None:
             "RFC 2047-encoded In-Reply-To/References (=?utf-8?q?...?=), which no mail client "
             "threads (Message-IDs longer than ~76 characters; workers/compose.py)"
         )
+    if result.probes:
+        shown = ", ".join("missing" if p is None else f"{p * 1000:.0f}" for p in result.probes)
+        print(f"  isolated mails on idle workers, one per {PROBE_GAP:g} s (ms): {shown}")
     p99 = percentile(result.latencies, 99)
     ok = bool(result.latencies) and result.missing == 0 and p99 <= TARGET_P99_S
     print(
@@ -992,11 +1130,14 @@ def measure_throughput(
         for i, worker in enumerate(workers):
             profiles.attach(worker, f"{database.kind}-throughput-worker{i}")
         print(f"  draining {len(ids)} deliveries ...", flush=True)
+        cpu = CpuMeter(children)
+        cpu.start()
         deliver = drain_queue(
             REDIS_URL, HELPDESK_NAMESPACE, "outbox", "deliver", ids, "deliver", 600
         )
         wanted = set(message_ids)
         arrivals.wait(lambda: wanted <= arrivals.by_message_id.keys(), 30, 10)
+        cpu.report("the deliveries")
         at_sink = len(wanted & arrivals.by_message_id.keys())
         children.stop(*workers)
         profiles.report()
@@ -1013,6 +1154,8 @@ def measure_throughput(
     noop_workers = start_noop_workers(children, options.workers, options.threads)
     time.sleep(1.0)
     print(f"  draining {options.deliveries} no-op messages ...", flush=True)
+    cpu = CpuMeter(children)
+    cpu.start()
     noop = drain_queue(
         REDIS_URL,
         NOOP_NAMESPACE,
@@ -1022,6 +1165,7 @@ def measure_throughput(
         "no-op",
         600,
     )
+    cpu.report("the no-op messages")
     children.stop(*noop_workers)
     return deliver, noop, rows, at_sink
 
@@ -1060,7 +1204,7 @@ def run_database(options: Options, workdir: Path) -> None:
     var_dir.mkdir()
     store = redis.Redis.from_url(REDIS_URL)
     children = Children(workdir, base_env())
-    profiles = Profiles(options.profile)
+    profiles = Profiles(options.profile, options.gil)
     run = uuid.uuid4().hex[:8]
     try:
         store.flushdb()
@@ -1131,8 +1275,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--agents", type=int, default=0, help="agents alerted per ticket (0)")
     parser.add_argument("--warmup", type=int, default=10, help="mails before measuring (10)")
+    parser.add_argument("--probes", type=int, default=5, help="isolated mails after the load (5)")
     parser.add_argument("--connections", type=int, default=16, help="SMTP connections (16)")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy folded stacks here")
+    parser.add_argument(
+        "--gil", action="store_true", help="profile only threads holding the GIL (CPU, not waits)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the logs and the SQLite file")
     args = parser.parse_args(argv)
     if args.profile:

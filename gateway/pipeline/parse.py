@@ -20,7 +20,7 @@ from email import message_from_bytes
 from email.message import Message
 from email.policy import Compat32
 from email.utils import getaddresses, parsedate_to_datetime, unquote
-from itertools import accumulate
+from itertools import accumulate, groupby
 from typing import TYPE_CHECKING
 
 from inscriptis import get_annotated_text
@@ -120,7 +120,7 @@ def codec_name(charset: str | None) -> str:
     name = CHARSET_ALIASES.get(name, name)
     try:
         info = codecs.lookup(name) if name else None
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         return ""
     return info.name if info is not None and info._is_text_encoding else ""
 
@@ -218,15 +218,9 @@ def _word_bytes(encoding: str, text: str) -> bytes | None:
 
 
 def _decode_run(run: list[tuple[str, bytes]]) -> str:
-    out, index = [], 0
-    while index < len(run):
-        charset, data = run[index]
-        index += 1
-        while index < len(run) and run[index][0].lower() == charset.lower():
-            data += run[index][1]
-            index += 1
-        out.append(decode_bytes(data, charset))
-    return "".join(out)
+    """Adjacent encoded words: those in one charset decoded together."""
+    groups = groupby(run, key=lambda word: word[0].lower())
+    return "".join(decode_bytes(b"".join(w[1] for w in words), name) for name, words in groups)
 
 
 def _clean_header(text: str) -> str:
@@ -342,11 +336,12 @@ def html_to_text(html: str) -> str:
 def _quote_lines(text: str, quotes: list[tuple[int, int]]) -> str:
     lines = text.split("\n")
     starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    words_end = [start + len(line.rstrip()) for start, line in zip(starts, lines, strict=True)]
     depth = [0] * (len(lines) + 1)
     for start, end in quotes:  # a difference array: linear in lines plus quotes
         first = bisect_right(starts, start) - 1
-        if not text[start : starts[first] + len(lines[first])].strip():
-            first += 1  # the quote opens at the end of a line: it starts on the next one
+        if start >= words_end[first]:
+            first += 1  # the quote opens after the last word of a line: it starts on the next
         depth[first] += 1
         depth[max(first, bisect_left(starts, end))] -= 1
     levels = accumulate(depth)
