@@ -34,6 +34,7 @@ from storage.models import (
     TicketParticipant,
 )
 
+MAX_SUBJECT = 250
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -111,6 +112,8 @@ def open_ticket(
     while session.scalar(select(exists().where(Ticket.number == number))):
         number = new_number()
     sla = session.get(SlaPolicy, Priority.MEDIUM)
+    if len(subject) > MAX_SUBJECT:  # a 130 KB header must not ride along in every notification
+        subject = subject[: MAX_SUBJECT - 1] + "…"
     ticket = Ticket(
         number=number,
         subject=subject,

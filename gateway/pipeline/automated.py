@@ -18,11 +18,17 @@ from storage.models import AuthorKind, Customer, EventKind, MessageKind
 _FINAL_RECIPIENT = re.compile(
     r"^(?:final|original)-recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?", re.I | re.M
 )
+_ACTION = re.compile(r"^action:\s*(\w+)", re.I | re.M)
 _DIAGNOSTIC = re.compile(r"^(?:diagnostic-code|status):\s*(.+)$", re.I | re.M)
 
 
 def failed_recipients(report: str, headers: dict[str, str]) -> list[str]:
-    found = [a.lower() for a in _FINAL_RECIPIENT.findall(report)]
+    """Addresses a DSN reports as failed; a "delayed" or "delivered" notice names none."""
+    found = []
+    for block in re.split(r"\n\s*\n", report):
+        action = _ACTION.search(block)
+        if action is None or action.group(1).lower() == "failed":
+            found += [a.lower() for a in _FINAL_RECIPIENT.findall(block)]
     found += [a.strip().lower() for a in headers.get("x-failed-recipients", "").split(",")]
     return list(dict.fromkeys(a for a in found if "@" in a))
 

@@ -309,3 +309,21 @@ def test_storage_failure_answers_451(tmp_path: object, app: App) -> None:
     finally:
         running.stop()
         broken.close()
+
+
+def test_bounce_marks_only_failed_recipients(app: App) -> None:
+    from gateway.pipeline.automated import failed_recipients
+
+    report = (
+        "Reporting-MTA: dns; mx.test\n\n"
+        "Final-Recipient: rfc822; gone@customer.test\nAction: failed\nStatus: 5.1.1\n\n"
+        "Final-Recipient: rfc822; slow@customer.test\nAction: delayed\nStatus: 4.4.7"
+    )
+    assert failed_recipients(report, {}) == ["gone@customer.test"]
+
+
+def test_a_huge_subject_is_cut_for_the_ticket(gateway: GatewayThread, app: App) -> None:
+    gateway.send(mail(subject="Help " * 2000))
+    gateway.settle()
+    [ticket] = tickets(app)
+    assert len(ticket.subject) == 250 and ticket.subject.endswith("…")
