@@ -1,4 +1,4 @@
-"""Attachments travel: a customer's go to the agents, an agent's public reply's go to the customer."""
+"""Attachments travel: a customer's to the agents, an agent's public reply's to the customer."""
 
 from __future__ import annotations
 
