@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
+from storage.db import reading
 from storage.models import Customer
 
 
@@ -31,7 +32,7 @@ class BlockList:
         return f"sender {address} is blocked{when}: {reason or 'no reason given'}"
 
     def refresh(self, engine: Engine) -> None:
-        with engine.connect() as connection:
+        with reading(engine).connect() as connection:
             rows = connection.execute(
                 select(Customer.email, Customer.block_reason, Customer.blocked_until).where(
                     Customer.blocked

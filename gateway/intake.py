@@ -23,15 +23,18 @@ from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, Insert
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 
+from storage.db import make_engine
 from storage.models import InboundMail, MailStatus
 
 log = logging.getLogger("helpdesk.intake")
 MAX_BATCH = 128
+LOCK_WAIT_SECONDS = 10.0
 _HEADER_PARSER = BytesHeaderParser(policy=compat32)
 
 
@@ -116,15 +119,26 @@ class _Pending:
 
 
 class Intake:
-    """The group-commit writer. ``on_commit`` is called after each batch with new mail."""
+    """The group-commit writer. ``on_commit`` is called after each batch with new mail.
+
+    On SQLite the writer has a connection of its own that does not sleep in SQLite's busy
+    handler (whose back-off grows to 100 ms) but retries the lock every fraction of a
+    millisecond, and it raises ``waiting`` (shared with the worker process) while it wants the
+    lock, so that the processor steps aside between its transactions: the 250 waits for a
+    commit, never behind a queue of ticket work.
+    """
 
     def __init__(
         self,
         engine: Engine,
         window_seconds: float = 0.002,
         on_commit: Callable[[], None] = lambda: None,
+        waiting: Flag | None = None,
     ) -> None:
-        self._engine = engine
+        sqlite_file = engine.dialect.name == "sqlite"
+        self._engine = make_engine(str(engine.url), busy_timeout_ms=0) if sqlite_file else engine
+        self._own_engine = sqlite_file
+        self._waiting = waiting
         self._window = window_seconds
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
@@ -137,6 +151,8 @@ class Intake:
     def stop(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=10)
+        if self._own_engine:
+            self._engine.dispose()
 
     def submit(self, arrival: Arrival, facts: HeaderFacts | None = None) -> Future[Receipt]:
         facts = facts or header_facts(arrival.raw)
@@ -188,10 +204,13 @@ class Intake:
 
     def _write(self, batch: list[_Pending]) -> list[Receipt]:
         rows = [p.row for p in batch]
-        with self._engine.begin() as connection:
-            inserted = {
-                key: mail_id for mail_id, key in connection.execute(self._insert.values(rows)).all()
-            }
+        if self._waiting is not None:
+            self._waiting.value = 1
+        try:
+            inserted = self._insert_rows(rows)
+        finally:
+            if self._waiting is not None:
+                self._waiting.value = 0
         receipts, seen = [], set()
         for row in rows:
             key = row["dedupe_key"]
@@ -201,6 +220,24 @@ class Intake:
                 receipts.append(Receipt(Stored.DUPLICATE, None))
             seen.add(key)
         return receipts
+
+    def _insert_rows(self, rows: list[dict[str, Any]]) -> dict[str, int]:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                with self._engine.begin() as connection:
+                    result = connection.execute(self._insert.values(rows)).all()
+                return {key: mail_id for mail_id, key in result}
+            except OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.0002)
+
+
+class Flag(Protocol):
+    """A value shared between processes (``multiprocessing.Value``)."""
+
+    value: int
 
 
 def _insert_for(engine: Engine) -> Insert:

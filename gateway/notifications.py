@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.settings import Settings
+from gateway.tickets import active_agents
 from gateway.tokens import Party
 from storage.models import (
     Agent,
@@ -55,6 +56,7 @@ class Planner:
         self.settings = settings
         self.now = now
         self.domain = settings.support_addresses[0].rpartition("@")[2]
+        self._firsts: dict[int, Message | None] = {}
 
     def plan(self, events: Iterable[TicketEvent], *, automated: bool = False) -> list[Outbox]:
         rows: list[Outbox] = []
@@ -214,14 +216,20 @@ class Planner:
         ]
 
     def _agents_for(self, ticket: Ticket) -> list[Recipient]:
-        query = select(Agent).where(Agent.active).order_by(Agent.id)
+        """The assignee; else the group's members; else every active agent (the open queue)."""
+        agents = sorted(active_agents(self.session).values(), key=lambda a: a.id)
         if ticket.assignee_agent_id is not None:
-            query = query.where(Agent.id == ticket.assignee_agent_id)
+            agents = [a for a in agents if a.id == ticket.assignee_agent_id]
         elif ticket.assignee_group_id is not None:
-            query = query.join(GroupMember, GroupMember.agent_id == Agent.id).where(
-                GroupMember.group_id == ticket.assignee_group_id
+            members = set(
+                self.session.scalars(
+                    select(GroupMember.agent_id).where(
+                        GroupMember.group_id == ticket.assignee_group_id
+                    )
+                )
             )
-        return [Recipient(a.email, a.name, Party.AGENT, a.id) for a in self.session.scalars(query)]
+            agents = [a for a in agents if a.id in members]
+        return [Recipient(a.email, a.name, Party.AGENT, a.id) for a in agents]
 
     def _participants(self, ticket: Ticket) -> list[Customer]:
         return list(
@@ -237,12 +245,14 @@ class Planner:
         return Recipient(customer.email, customer.name, Party.CUSTOMER, customer.id)
 
     def _first_message(self, ticket: Ticket) -> Message | None:
-        return self.session.scalar(
-            select(Message)
-            .where(Message.ticket_id == ticket.id, Message.kind == MessageKind.PUBLIC)
-            .order_by(Message.id)
-            .limit(1)
-        )
+        if ticket.id not in self._firsts:
+            self._firsts[ticket.id] = self.session.scalar(
+                select(Message)
+                .where(Message.ticket_id == ticket.id, Message.kind == MessageKind.PUBLIC)
+                .order_by(Message.id)
+                .limit(1)
+            )
+        return self._firsts[ticket.id]
 
     def _row(
         self,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
 import signal
 import socket
+from multiprocessing.process import BaseProcess
 
 from dramatiq import Broker, Worker
 from dramatiq.brokers.stub import StubBroker
@@ -16,40 +19,127 @@ from gateway.bootstrap import App
 from gateway.edge import RecipientPolicy, SupportHandler, make_smtp
 from gateway.imap import ImapPoller
 from gateway.intake import Intake
+from workers import embedded
 from workers.actors import Tasks, make_broker
 from workers.processor import Processor
+from workers.render import Renderer
 from workers.transport import Transport
 
 log = logging.getLogger("helpdesk.serve")
 
 
+class ThreadWorkers:
+    """The processor and a Dramatiq worker as threads of this process (tests, small setups)."""
+
+    def __init__(self, app: App, broker: Broker, transport: Transport | None) -> None:
+        self.tasks = Tasks(app, broker, transport=transport)
+        self.tasks.renderer.check()
+        self.processor = Processor(app, self.tasks.dispatch)
+        self.worker = Worker(broker, worker_threads=app.settings.worker_threads, worker_timeout=100)
+
+    def start(self) -> None:
+        self.processor.start()
+        self.worker.start()
+
+    def wake(self) -> None:
+        self.processor.wake()
+
+    def stop(self) -> None:
+        self.processor.stop()
+        self.worker.stop()
+
+
+class ChildWorkers:
+    """The same workers in a child process (``workers.embedded``): the default of ``serve``."""
+
+    def __init__(self, app: App) -> None:
+        Renderer(app.settings.templates_dir).check()
+        self._context = multiprocessing.get_context("spawn")
+        self._wake = self._context.Event()
+        self._stop = self._context.Event()
+        self.waiting = self._context.Value("b", 0, lock=False)
+        self._settings = app.settings
+        self._process: BaseProcess | None = None
+
+    def start(self) -> None:
+        args = (
+            self._settings,
+            self._wake,
+            self._stop,
+            self.waiting,
+            os.getpid(),
+            logging.getLogger().getEffectiveLevel(),
+        )
+        self._process = self._context.Process(
+            target=embedded.run, args=args, name="helpdesk-workers", daemon=True
+        )
+        self._process.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._process is not None:
+            self._process.join(timeout=30)
+            if self._process.is_alive():
+                self._process.kill()
+
+
+class RemoteWorkers:
+    """``helpdesk worker`` processes on Redis: each committed batch sends them a wake-up."""
+
+    def __init__(self, app: App, broker: Broker, transport: Transport | None) -> None:
+        self.tasks = Tasks(app, broker, transport=transport, inbound_via_broker=True)
+        self.tasks.renderer.check()
+
+    def start(self) -> None:
+        """Nothing runs here."""
+
+    def wake(self) -> None:
+        try:
+            self.tasks.drain_inbound.send()
+        except Exception as exc:  # the mail is committed; the reconciler will find it
+            log.warning("could not wake the workers: %s", exc)
+
+    def stop(self) -> None:
+        """Nothing runs here."""
+
+
+Workers = ThreadWorkers | ChildWorkers | RemoteWorkers
+
+
 class Gateway:
     """The running parts of ``serve``, startable and stoppable from a test's event loop too.
 
-    With the in-process broker the workers run here: a processor thread for inbound mail and a
-    Dramatiq worker for the actors. With Redis they run in ``helpdesk worker`` processes, and
-    each committed batch of mail sends them a wake-up.
+    Where the work behind the edge runs: with Redis, in ``helpdesk worker`` processes; with the
+    in-process broker, in a child process (``child_workers``, what ``serve`` does) or in
+    threads of this one (what most tests do).
     """
 
     def __init__(
-        self, app: App, broker: Broker | None = None, transport: Transport | None = None
+        self,
+        app: App,
+        broker: Broker | None = None,
+        transport: Transport | None = None,
+        child_workers: bool = False,
     ) -> None:
         settings = app.settings
         self.app = app
         self.broker = broker or make_broker(settings)
-        in_process = isinstance(self.broker, StubBroker)
-        self.tasks = Tasks(app, self.broker, transport=transport, inbound_via_broker=not in_process)
-        self.tasks.renderer.check()
-        self.processor = Processor(app, self.tasks.dispatch) if in_process else None
-        self.worker = (
-            Worker(self.broker, worker_threads=settings.worker_threads, worker_timeout=100)
-            if in_process
-            else None
-        )
+        self.workers: Workers
+        if not isinstance(self.broker, StubBroker):
+            self.workers = RemoteWorkers(app, self.broker, transport)
+        elif child_workers:
+            self.workers = ChildWorkers(app)
+        else:
+            self.workers = ThreadWorkers(app, self.broker, transport)
+        waiting = self.workers.waiting if isinstance(self.workers, ChildWorkers) else None
         self.intake = Intake(
             app.engine,
             settings.group_commit_window_ms / 1000,
-            on_commit=self.processor.wake if self.processor else self._wake_workers,
+            on_commit=self.workers.wake,
+            waiting=waiting,
         )
         self.blocks = BlockList()
         self.handler = SupportHandler(
@@ -63,18 +153,10 @@ class Gateway:
         self._server: asyncio.Server | None = None
         self._refresher: asyncio.Task[None] | None = None
 
-    def _wake_workers(self) -> None:
-        try:
-            self.tasks.drain_inbound.send()
-        except Exception as exc:  # the mail is committed; the reconciler will find it
-            log.warning("could not wake the workers: %s", exc)
-
     async def start(self, host: str, port: int) -> int:
         """Start every part; returns the port listened on (useful when ``port`` is 0)."""
         self._refresh_once()
-        if self.processor is not None and self.worker is not None:
-            self.processor.start()
-            self.worker.start()
+        self.workers.start()
         self.intake.start()
         if self.poller is not None:
             self.poller.start()
@@ -99,9 +181,7 @@ class Gateway:
         if self.poller is not None:
             self.poller.stop()
         self.intake.stop()
-        if self.processor is not None and self.worker is not None:
-            self.processor.stop()
-            self.worker.stop()
+        self.workers.stop()
 
     async def _refresh_blocks(self) -> None:
         loop = asyncio.get_running_loop()
@@ -117,7 +197,7 @@ class Gateway:
 
 
 async def serve(app: App, host: str, port: int, broker: Broker | None = None) -> None:
-    gateway = Gateway(app, broker)
+    gateway = Gateway(app, broker, child_workers=True)
     bound = await gateway.start(host, port)
     print(f"helpdesk: SMTP listening on {host}:{bound}", flush=True)
     stop = asyncio.Event()

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     reopen_window_days: float = 7.0
     duplicate_window_minutes: float = 10.0
     group_commit_window_ms: float = 2.0
+    process_batch: int = 20
     block_refresh_seconds: float = 5.0
     categories: str = "general,billing,technical,feature_request,bug"
 

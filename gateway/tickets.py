@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.pipeline.parse import Attachment
 from storage.models import (
+    Agent,
     AuthorKind,
     Blob,
     Customer,
@@ -52,19 +52,37 @@ def new_number() -> str:
     return "TKT-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(6))
 
 
+def active_agents(session: Session) -> dict[str, Agent]:
+    """Every active agent by email, read once per unit of work (a batch of mails shares it)."""
+    agents: dict[str, Agent] | None = session.info.get("active_agents")
+    if agents is None:
+        agents = {a.email: a for a in session.scalars(select(Agent).where(Agent.active))}
+        session.info["active_agents"] = agents
+    return agents
+
+
+def sla_policy(session: Session, priority: Priority) -> SlaPolicy | None:
+    policies: dict[Priority, SlaPolicy] | None = session.info.get("sla")
+    if policies is None:
+        policies = {p.priority: p for p in session.scalars(select(SlaPolicy))}
+        session.info["sla"] = policies
+    return policies.get(priority)
+
+
 def customer_for(session: Session, email: str, name: str, now: datetime) -> Customer:
-    """The customer with ``email``, created when new; safe against a racing insert."""
+    """The customer with ``email``, created when new.
+
+    Two workers creating the same customer at once make one of them fail on the unique key;
+    the processor retries that mail, which then finds the customer.
+    """
     found = session.scalar(select(Customer).where(Customer.email == email))
     if found is not None:
         if name and not found.name:
             found.name = name[:200]
         return found
     customer = Customer(email=email, name=name[:200], created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(customer)
-    except IntegrityError:
-        return session.scalars(select(Customer).where(Customer.email == email)).one()
+    session.add(customer)
+    session.flush()
     return customer
 
 
@@ -108,10 +126,8 @@ def open_ticket(
     now: datetime,
     linked: Ticket | None = None,
 ) -> Ticket:
-    number = new_number()
-    while session.scalar(select(exists().where(Ticket.number == number))):
-        number = new_number()
-    sla = session.get(SlaPolicy, Priority.MEDIUM)
+    number = new_number()  # 32**6 numbers: a clash is a unique-key error, and the mail is retried
+    sla = sla_policy(session, Priority.MEDIUM)
     if len(subject) > MAX_SUBJECT:  # a 130 KB header must not ride along in every notification
         subject = subject[: MAX_SUBJECT - 1] + "…"
     ticket = Ticket(
@@ -148,6 +164,9 @@ def open_ticket(
 def add_participants(
     session: Session, ticket: Ticket, customers: Iterable[Customer], actor: Actor, now: datetime
 ) -> None:
+    customers = list(customers)
+    if not customers:
+        return
     known = set(
         session.scalars(
             select(TicketParticipant.customer_id).where(TicketParticipant.ticket_id == ticket.id)
@@ -299,7 +318,7 @@ def update(
     for name, value in changes.items():
         setattr(ticket, name, value)
     if "priority" in changes:
-        sla = session.get(SlaPolicy, changes["priority"])
+        sla = sla_policy(session, changes["priority"])
         if sla is not None:
             ticket.first_response_due = ticket.created_at + timedelta(
                 minutes=sla.first_response_minutes

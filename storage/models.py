@@ -355,7 +355,11 @@ class Outbox(Base):
     """A mail to send, written in the same transaction as the change that causes it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index(None, "status", "next_attempt_at"), Index(None, "ticket_id"))
+    __table_args__ = (
+        Index(None, "status", "next_attempt_at"),
+        Index(None, "ticket_id"),
+        Index(None, "recipient", "template", "created_at"),  # the acknowledgement rate limit
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(998), unique=True)

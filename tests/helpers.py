@@ -53,8 +53,7 @@ class GatewayThread:
 
     def settle(self, timeout: float = 20.0) -> None:
         """Wait until every stored mail has been through the pipeline."""
-        if self._gateway.processor is not None:
-            self._gateway.processor.wake()
+        self._gateway.workers.wake()
         wait_processed(self.app, timeout)
 
 

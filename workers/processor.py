@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from gateway import pipeline
 from gateway.bootstrap import App
+from gateway.intake import Flag
 from gateway.pipeline.context import Env, Envelope, MailContext, Outcome
+from storage.db import reading
 from storage.models import InboundMail, MailStatus
 
 log = logging.getLogger("helpdesk.processor")
@@ -47,31 +53,62 @@ def envelope_of(mail: InboundMail) -> Envelope:
     )
 
 
+def _run_one(app: App, session: Session, mail_id: int, cache: dict[str, Any]) -> Processed | None:
+    """The pipeline on one stored mail inside the caller's transaction; None if already done."""
+    mail = session.scalar(
+        select(InboundMail)
+        .where(InboundMail.id == mail_id, InboundMail.status == MailStatus.RECEIVED)
+        .with_for_update(skip_locked=True)
+    )
+    if mail is None:
+        return None
+    session.info["events"] = []
+    env = Env(session, app.settings, app.secret, datetime.now(UTC), app.dkim_dns, cache)
+    ctx = pipeline.run(MailContext(envelope_of(mail)), env)
+    outcome = ctx.outcome or Outcome.QUARANTINED
+    mail.status = MailStatus.QUARANTINED if outcome is Outcome.QUARANTINED else MailStatus.PROCESSED
+    mail.outcome, mail.reason = outcome.value, ctx.reason[:2000]
+    mail.ticket_id = ctx.ticket.id if ctx.ticket is not None else None
+    mail.processed_at = env.now
+    log.info("%s: %s: %s", mail.message_id or f"mail {mail_id}", outcome.value, ctx.reason)
+    return Processed(outcome, ctx.outbox_ids)
+
+
+def process_batch(app: App, mail_ids: list[int]) -> list[Processed]:
+    """Several mails in one unit of work: one commit (one fsync) for all of them.
+
+    Each mail is still all-or-nothing: if any of them raises, the whole batch is rolled back
+    and every mail is taken again in a transaction of its own, where a failure quarantines
+    that mail only.
+    """
+    if len(mail_ids) > 1:
+        try:
+            with app.sessions.begin() as session:
+                cache: dict[str, Any] = {}
+                done = [_run_one(app, session, mail_id, cache) for mail_id in mail_ids]
+            return [p for p in done if p is not None]
+        except Exception as exc:
+            log.warning("batch of %d rolled back (%s); one by one", len(mail_ids), exc)
+    return [p for p in (process_mail(app, mail_id) for mail_id in mail_ids) if p is not None]
+
+
 def process_mail(app: App, mail_id: int) -> Processed | None:
-    """Run the pipeline on one stored mail; None when it was already done (or is gone)."""
-    try:
-        with app.sessions.begin() as session:
-            mail = session.scalar(
-                select(InboundMail)
-                .where(InboundMail.id == mail_id, InboundMail.status == MailStatus.RECEIVED)
-                .with_for_update(skip_locked=True)
-            )
-            if mail is None:
-                return None
-            env = Env(session, app.settings, app.secret, datetime.now(UTC), app.dkim_dns)
-            ctx = pipeline.run(MailContext(envelope_of(mail)), env)
-            outcome = ctx.outcome or Outcome.QUARANTINED
-            mail.status = (
-                MailStatus.QUARANTINED if outcome is Outcome.QUARANTINED else MailStatus.PROCESSED
-            )
-            mail.outcome, mail.reason = outcome.value, ctx.reason[:2000]
-            mail.ticket_id = ctx.ticket.id if ctx.ticket is not None else None
-            mail.processed_at = env.now
-        log.info("%s: %s: %s", mail.message_id or f"mail {mail_id}", outcome.value, ctx.reason)
-        return Processed(outcome, ctx.outbox_ids)
-    except Exception as exc:
-        quarantine(app, mail_id, exc)
-        return Processed(Outcome.QUARANTINED, [])
+    """Run the pipeline on one stored mail; None when it was already done (or is gone).
+
+    A conflict with a concurrent writer (the same new customer from two workers) is retried
+    once; any other failure quarantines the mail with the reason.
+    """
+    for attempt in (1, 2):
+        try:
+            with app.sessions.begin() as session:
+                return _run_one(app, session, mail_id, {})
+        except IntegrityError as exc:
+            if attempt == 2:
+                quarantine(app, mail_id, exc)
+        except Exception as exc:
+            quarantine(app, mail_id, exc)
+            break
+    return Processed(Outcome.QUARANTINED, [])
 
 
 def quarantine(app: App, mail_id: int, exc: BaseException) -> None:
@@ -92,9 +129,9 @@ def quarantine(app: App, mail_id: int, exc: BaseException) -> None:
 
 
 def pending_ids(app: App, limit: int = BATCH) -> list[int]:
-    with app.sessions() as session:
+    with reading(app.engine).connect() as connection:
         return list(
-            session.scalars(
+            connection.scalars(
                 select(InboundMail.id)
                 .where(InboundMail.status == MailStatus.RECEIVED)
                 .order_by(InboundMail.id)
@@ -103,26 +140,42 @@ def pending_ids(app: App, limit: int = BATCH) -> list[int]:
         )
 
 
-def drain(app: App, dispatch: Dispatch = no_dispatch) -> int:
-    """Process every mail waiting in ``received``, handing new outbox rows to ``dispatch``."""
+def drain(app: App, dispatch: Dispatch = no_dispatch, waiting: Flag | None = None) -> int:
+    """Process every mail waiting in ``received``, handing new outbox rows to ``dispatch``.
+
+    Between two units of work it steps aside while the intake wants the database (``waiting``):
+    accepting mail comes before working on it.
+    """
     done = 0
+    size = max(1, app.settings.process_batch)
     while ids := pending_ids(app):
-        for mail_id in ids:
-            processed = process_mail(app, mail_id)
-            if processed is not None and processed.outbox_ids:
-                dispatch(processed.outbox_ids)
+        for start in range(0, len(ids), size):
+            processed = process_batch(app, ids[start : start + size])
+            dispatch([i for p in processed for i in p.outbox_ids])
+            _step_aside(waiting)
         done += len(ids)
     return done
+
+
+def _step_aside(waiting: Flag | None, longest: float = 0.05) -> None:
+    deadline = time.monotonic() + longest
+    while waiting is not None and waiting.value and time.monotonic() < deadline:
+        time.sleep(0.0002)
 
 
 class Processor:
     """The in-process worker thread: woken by the intake after each commit."""
 
     def __init__(
-        self, app: App, dispatch: Dispatch = no_dispatch, idle_seconds: float = 5.0
+        self,
+        app: App,
+        dispatch: Dispatch = no_dispatch,
+        idle_seconds: float = 5.0,
+        waiting: Flag | None = None,
     ) -> None:
         self._app = app
         self._dispatch = dispatch
+        self._waiting = waiting
         self._idle = idle_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -143,7 +196,7 @@ class Processor:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
-                drain(self._app, self._dispatch)
+                drain(self._app, self._dispatch, self._waiting)
             except Exception:  # the database is away: keep the mail, try again shortly
                 log.exception("processing paused")
             self._wake.wait(self._idle)

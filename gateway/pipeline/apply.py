@@ -14,7 +14,6 @@ from gateway.pipeline.context import Env, MailContext, Outcome
 from gateway.pipeline.parse import Address, Attachment
 from storage.models import (
     ACTIVE_STATUSES,
-    Agent,
     AuthorKind,
     Customer,
     EventKind,
@@ -67,7 +66,7 @@ def _sender_customer(ctx: MailContext, env: Env) -> Customer:
 def _others(ctx: MailContext, env: Env) -> list[Customer]:
     """Further people on the mail (To and Cc) who are neither us, nor an agent, nor the sender."""
     ours = set(env.settings.support_addresses)
-    agents = set(env.session.scalars(select(Agent.email)))
+    agents = tickets.active_agents(env.session)
     sender = ctx.sender.email if ctx.sender else ""
     people: dict[str, Address] = {}
     for address in ctx.mail.recipients:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -53,6 +54,7 @@ class Env:
     secret: bytes
     now: datetime
     dkim_dns: DnsFunc | None = None
+    cache: dict[str, Any] = field(default_factory=dict)  # shared by the mails of one batch
 
 
 @dataclass(frozen=True)

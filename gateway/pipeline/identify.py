@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from gateway import tokens
+from gateway import tickets, tokens
 from gateway.pipeline.context import Env, MailContext, Outcome
-from storage.models import Agent, Customer
+from storage.models import Customer
 
 
 def block_reason(customer: Customer, now: datetime) -> str | None:
@@ -29,7 +29,7 @@ def stage(ctx: MailContext, env: Env) -> None:
     if tokens.split_plus(email)[0] in env.settings.support_addresses:
         ctx.finish("identify", Outcome.IGNORED, f"sent from our own address {email}: a loop")
         return
-    ctx.agent = env.session.scalar(select(Agent).where(Agent.email == email, Agent.active))
+    ctx.agent = tickets.active_agents(env.session).get(email)
     ctx.customer = env.session.scalar(select(Customer).where(Customer.email == email))
     if ctx.customer is not None:
         reason = block_reason(ctx.customer, env.now)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from gateway import tokens
 from gateway.bootstrap import App
-from gateway.serve import Gateway
+from gateway.serve import Gateway, RemoteWorkers
 from storage.models import Agent, Customer, InboundMail, Outbox, OutboxStatus, Role, Ticket
 from tests.helpers import GatewayThread, mail, tickets, wait_processed
 from tests.sink import Sink
@@ -141,7 +141,8 @@ def test_broker_wipe_and_worker_restart_lose_and_repeat_nothing(
     production.stop_worker()  # let the 200 notifications pile up in Redis first
     for i in range(100):
         production.gateway.send(mail(sender=f"c{i}@customer.test", subject=f"Wipe test {i}"))
-    drain(app, production.inner.tasks.dispatch)
+    assert isinstance(production.inner.workers, RemoteWorkers)
+    drain(app, production.inner.workers.tasks.dispatch)
     assert len(outbox(app)) == 200
     production.start_worker()
     wait_for(lambda: len(sink.received) >= 40, what="some deliveries")

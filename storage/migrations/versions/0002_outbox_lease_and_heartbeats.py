@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 14:33:18.445135
+Create Date: 2026-11-23
 """
 
 from collections.abc import Sequence

@@ -1,0 +1,49 @@
+"""The embedded default's workers, in a child process of ``helpdesk serve``.
+
+The SMTP edge must not share the interpreter lock with ticket work: every millisecond the
+processor holds it is a millisecond added to some client's wait for its 250. So ``serve`` starts
+this process, which runs the inbound processor and a Dramatiq worker on an in-process broker,
+woken by the edge after each commit. It ends when told to, or when its parent is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from multiprocessing.synchronize import Event
+
+import dramatiq
+from dramatiq import Worker
+from dramatiq.brokers.stub import StubBroker
+
+from gateway.bootstrap import build
+from gateway.intake import Flag
+from gateway.settings import Settings
+from workers.actors import Tasks
+from workers.processor import Processor
+
+log = logging.getLogger("helpdesk.workers")
+
+
+def run(
+    settings: Settings, wake: Event, stop: Event, waiting: Flag, parent: int, log_level: int
+) -> None:
+    logging.basicConfig(
+        level=log_level, format="%(asctime)s %(levelname)s %(name)s[workers]: %(message)s"
+    )
+    app = build(settings)
+    broker = StubBroker()
+    dramatiq.set_broker(broker)
+    tasks = Tasks(app, broker)
+    processor = Processor(app, tasks.dispatch, waiting=waiting)
+    worker = Worker(broker, worker_threads=settings.worker_threads, worker_timeout=100)
+    processor.start()
+    worker.start()
+    log.info("workers running")
+    while not stop.is_set() and os.getppid() == parent:
+        if wake.wait(0.5):
+            wake.clear()
+            processor.wake()
+    processor.stop()
+    worker.stop()
+    app.close()
