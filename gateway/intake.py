@@ -121,11 +121,11 @@ class _Pending:
 class Intake:
     """The group-commit writer. ``on_commit`` is called after each batch with new mail.
 
-    On SQLite the writer has a connection of its own that does not sleep in SQLite's busy
-    handler (whose back-off grows to 100 ms) but retries the lock every fraction of a
-    millisecond, and it raises ``waiting`` (shared with the worker process) while it wants the
-    lock, so that the processor steps aside between its transactions: the 250 waits for a
-    commit, never behind a queue of ticket work.
+    On SQLite the writer has a connection of its own whose busy handler gives up after 2 ms
+    (SQLite's back-off grows to 100 ms) and tries again at once, and it raises ``waiting``
+    (shared with the worker process) while it wants the lock, so that the processor ends its
+    unit of work early and steps aside: the 250 waits for a commit, never behind a queue of
+    ticket work.
     """
 
     def __init__(
@@ -136,7 +136,7 @@ class Intake:
         waiting: Flag | None = None,
     ) -> None:
         sqlite_file = engine.dialect.name == "sqlite"
-        self._engine = make_engine(str(engine.url), busy_timeout_ms=0) if sqlite_file else engine
+        self._engine = make_engine(str(engine.url), busy_timeout_ms=2) if sqlite_file else engine
         self._own_engine = sqlite_file
         self._waiting = waiting
         self._window = window_seconds
@@ -231,7 +231,6 @@ class Intake:
             except OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
-                time.sleep(0.0002)
 
 
 class Flag(Protocol):

@@ -80,6 +80,11 @@ def customer_for(session: Session, email: str, name: str, now: datetime) -> Cust
         if name and not found.name:
             found.name = name[:200]
         return found
+    return new_customer(session, email, name, now)
+
+
+def new_customer(session: Session, email: str, name: str, now: datetime) -> Customer:
+    """A customer the caller has just looked for and not found."""
     customer = Customer(email=email, name=name[:200], created_at=now)
     session.add(customer)
     session.flush()

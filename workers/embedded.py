@@ -31,6 +31,7 @@ def run(
     logging.basicConfig(
         level=log_level, format="%(asctime)s %(levelname)s %(name)s[workers]: %(message)s"
     )
+    os.nice(5)  # on a busy machine the CPU goes to accepting mail first
     app = build(settings)
     broker = StubBroker()
     dramatiq.set_broker(broker)

@@ -29,6 +29,7 @@ from storage.models import InboundMail, MailStatus
 
 log = logging.getLogger("helpdesk.processor")
 BATCH = 200
+BATCH_SECONDS = 0.02  # how long one unit of work may hold SQLite's write lock
 Dispatch = Callable[[list[int]], None]
 
 
@@ -53,15 +54,23 @@ def envelope_of(mail: InboundMail) -> Envelope:
     )
 
 
-def _run_one(app: App, session: Session, mail_id: int, cache: dict[str, Any]) -> Processed | None:
-    """The pipeline on one stored mail inside the caller's transaction; None if already done."""
-    mail = session.scalar(
+def _claim(session: Session, mail_ids: list[int]) -> dict[int, InboundMail]:
+    """The mails of ``mail_ids`` still waiting, locked for this unit of work (others skip them)."""
+    mails = session.scalars(
         select(InboundMail)
-        .where(InboundMail.id == mail_id, InboundMail.status == MailStatus.RECEIVED)
+        .where(InboundMail.id.in_(mail_ids), InboundMail.status == MailStatus.RECEIVED)
         .with_for_update(skip_locked=True)
     )
+    return {mail.id: mail for mail in mails}
+
+
+def _run_one(
+    app: App, session: Session, mail: InboundMail | None, cache: dict[str, Any]
+) -> Processed | None:
+    """The pipeline on one claimed mail inside the caller's transaction; None if not claimed."""
     if mail is None:
         return None
+    mail_id = mail.id
     session.info["events"] = []
     env = Env(session, app.settings, app.secret, datetime.now(UTC), app.dkim_dns, cache)
     ctx = pipeline.run(MailContext(envelope_of(mail)), env)
@@ -74,22 +83,36 @@ def _run_one(app: App, session: Session, mail_id: int, cache: dict[str, Any]) ->
     return Processed(outcome, ctx.outbox_ids)
 
 
-def process_batch(app: App, mail_ids: list[int]) -> list[Processed]:
+def process_batch(
+    app: App, mail_ids: list[int], waiting: Flag | None = None
+) -> tuple[list[Processed], int]:
     """Several mails in one unit of work: one commit (one fsync) for all of them.
 
-    Each mail is still all-or-nothing: if any of them raises, the whole batch is rolled back
-    and every mail is taken again in a transaction of its own, where a failure quarantines
-    that mail only.
+    Returns what was processed and how many of ``mail_ids`` were taken: the batch ends early
+    when the intake is waiting for the database (``waiting``) or after ``BATCH_SECONDS``. Each
+    mail is still all-or-nothing: if any of them raises, the whole batch is rolled back and
+    every mail is taken again in a transaction of its own, where a failure quarantines that
+    mail only.
     """
     if len(mail_ids) > 1:
+        taken: list[int] = []
         try:
             with app.sessions.begin() as session:
                 cache: dict[str, Any] = {}
-                done = [_run_one(app, session, mail_id, cache) for mail_id in mail_ids]
-            return [p for p in done if p is not None]
+                done = []
+                deadline = time.monotonic() + BATCH_SECONDS
+                claimed = _claim(session, mail_ids)
+                for mail_id in mail_ids:
+                    taken.append(mail_id)
+                    done.append(_run_one(app, session, claimed.get(mail_id), cache))
+                    if (waiting is not None and waiting.value) or time.monotonic() > deadline:
+                        break
+            return [p for p in done if p is not None], len(taken)
         except Exception as exc:
-            log.warning("batch of %d rolled back (%s); one by one", len(mail_ids), exc)
-    return [p for p in (process_mail(app, mail_id) for mail_id in mail_ids) if p is not None]
+            log.warning("batch of %d rolled back (%s); one by one", len(taken), exc)
+            mail_ids = taken
+    single = [process_mail(app, mail_id) for mail_id in mail_ids]
+    return [p for p in single if p is not None], len(mail_ids)
 
 
 def process_mail(app: App, mail_id: int) -> Processed | None:
@@ -101,7 +124,7 @@ def process_mail(app: App, mail_id: int) -> Processed | None:
     for attempt in (1, 2):
         try:
             with app.sessions.begin() as session:
-                return _run_one(app, session, mail_id, {})
+                return _run_one(app, session, _claim(session, [mail_id]).get(mail_id), {})
         except IntegrityError as exc:
             if attempt == 2:
                 quarantine(app, mail_id, exc)
@@ -149,9 +172,11 @@ def drain(app: App, dispatch: Dispatch = no_dispatch, waiting: Flag | None = Non
     done = 0
     size = max(1, app.settings.process_batch)
     while ids := pending_ids(app):
-        for start in range(0, len(ids), size):
-            processed = process_batch(app, ids[start : start + size])
+        start = 0
+        while start < len(ids):
+            processed, taken = process_batch(app, ids[start : start + size], waiting)
             dispatch([i for p in processed for i in p.outbox_ids])
+            start += taken
             _step_aside(waiting)
         done += len(ids)
     return done

@@ -58,8 +58,8 @@ def stage(ctx: MailContext, env: Env) -> None:
 
 def _sender_customer(ctx: MailContext, env: Env) -> Customer:
     assert ctx.sender is not None
-    if ctx.customer is None:
-        ctx.customer = tickets.customer_for(env.session, ctx.sender.email, ctx.sender.name, env.now)
+    if ctx.customer is None:  # identify looked and found nobody
+        ctx.customer = tickets.new_customer(env.session, ctx.sender.email, ctx.sender.name, env.now)
     return ctx.customer
 
 
