@@ -5,6 +5,12 @@ replaced: its "On ... wrote:" joining regex is cubic in the number of "On " word
 took 40 s) and used the matched text as a replacement template (a backslash in a name raised),
 and its "Sent from my ..." rule also took "Sent from my desk, ..." for a signature. A forwarded
 mail is content, not history: what follows a forward marker is kept whole.
+
+Quote headers are also read in German and French ("Am <date> schrieb <name>:", "Le <date>, <name>
+a écrit :"; Outlook's "Von:/Gesendet:/An:/Betreff:" and "De :/Envoyé :/À :/Objet :"), and an
+Outlook header is a block of two or more such fields, so a lone "Subject: ..." or "Date: ..." in
+the sender's own words is not taken for one. All are plain string tests or anchored regexes
+without nested quantifiers: nothing to backtrack on a long line.
 """
 
 from __future__ import annotations
@@ -30,17 +36,62 @@ _FORWARD_MARKER = re.compile(
     re.I,
 )
 _OUTLOOK_MARKER = re.compile(r"^\s*(?:-{2,}\s*original message\s*-{2,}|_{10,})\s*$", re.I)
-_QUOTE_START = re.compile(r"^(?:\s*>|On\s.*wrote:\s*$)")
 _OUTLOOK_RULE = re.compile(r"([^\n])(?=\n ?[_-]{7,})")
-_HEADER_START = re.compile(r"^On\s")
-_HEADER_END = re.compile(r"wrote:\s*$")
+_HEADER_START = re.compile(r"^\s*(?:On|Am|Le)\s")
 _HEADER_LINES = 4
+_HEADER_FIELD = re.compile(
+    r"^\*?(?:From|Sent|To|Subject|Date|Cc|Von|Gesendet|An|Betreff|Datum|De|Envoyé|À|Objet)"
+    r"\*?\s?:\*?\s.+"
+)
+
+
+def is_attribution(line: str) -> bool:
+    """An "On <date>, <name> wrote:" line, or the German "Am <date> schrieb <name>:" or the
+    French "Le <date>, <name> a écrit :". The German and French ones need a digit (the date):
+    "Am ..." and "Le ..." open ordinary sentences."""
+    text = " ".join(line.split())
+    if not text.endswith(":"):
+        return False
+    head = text[:-1].rstrip()
+    if text.startswith("On "):
+        return head.endswith("wrote")
+    if not any(char.isdigit() for char in text):
+        return False
+    if text.startswith("Am "):
+        return " schrieb " in text
+    return text.startswith("Le ") and head.endswith(" a écrit")
+
+
+class _Attribution:
+    """The library's QUOTE_HDR_REGEX, as ``is_attribution``; the library tests ``is not None``."""
+
+    def match(self, line: str) -> bool | None:
+        return True if is_attribution(line) else None
+
+
+class _HeaderLines:
+    """The library's HEADER_REGEX, per mail: the lines of a block of two or more header fields."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines: set[str] = set()
+        run: list[str] = []
+        for line in [*lines, ""]:
+            if _HEADER_FIELD.match(line):
+                run.append(line)
+                continue
+            if len(run) >= 2:
+                self.lines.update(run)
+            run = []
+
+    def match(self, line: str) -> bool | None:
+        return True if line in self.lines else None
 
 
 class _Reply(EmailMessage):  # type: ignore[misc]
     """email_reply_parser's scanner with a linear ``read`` and an anchored signature rule."""
 
     SIG_REGEX = re.compile(r"(--|__|-\w)|(^Sent from my(\s+[\w-]+){1,4}$)")
+    QUOTE_HDR_REGEX = _Attribution()
     text: str
     lines: list[str]
     fragments: list[Any]
@@ -49,7 +100,9 @@ class _Reply(EmailMessage):  # type: ignore[misc]
     def read(self) -> _Reply:
         self.found_visible = False
         self.text = _OUTLOOK_RULE.sub("\\1\n", join_quote_headers(self.text))
-        self.lines = self.text.split("\n")[::-1]
+        lines = self.text.split("\n")
+        self.HEADER_REGEX = _HeaderLines(lines)
+        self.lines = lines[::-1]
         for line in self.lines:
             self._scan_line(line)
         self._finish_fragment()
@@ -58,7 +111,8 @@ class _Reply(EmailMessage):  # type: ignore[misc]
 
 
 def join_quote_headers(text: str) -> str:
-    """An "On <date>, <name>\n<address> wrote:" header folded over lines becomes one line."""
+    """An "On <date>, <name>\n<address> wrote:" header (or its German or French form) folded
+    over lines becomes one line."""
     lines, out, index = text.split("\n"), [], 0
     while index < len(lines):
         end = _header_end(lines, index)
@@ -75,10 +129,10 @@ def _header_end(lines: list[str], start: int) -> int:
     if not _HEADER_START.match(lines[start]):
         return start
     for index in range(start, min(start + _HEADER_LINES, len(lines))):
-        if _HEADER_END.search(lines[index]):
-            return index
         if not lines[index].strip():
             break
+        if is_attribution(" ".join(part.strip() for part in lines[start : index + 1])):
+            return index
     return start
 
 
@@ -93,7 +147,7 @@ def split_forward(text: str, forwarded: bool = False) -> tuple[str, str]:
         outlook = _OUTLOOK_MARKER.match(line) is not None
         if _FORWARD_MARKER.match(line) or (forwarded and outlook):
             return "\n".join(lines[:index]), "\n".join(lines[index:])
-        if outlook or _QUOTE_START.match(line):
+        if outlook or line.lstrip().startswith(">") or is_attribution(line):
             break
     return text, ""
 
