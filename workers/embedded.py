@@ -31,7 +31,7 @@ def run(
     logging.basicConfig(
         level=log_level, format="%(asctime)s %(levelname)s %(name)s[workers]: %(message)s"
     )
-    os.nice(5)  # on a busy machine the CPU goes to accepting mail first
+    os.nice(19)  # on a busy machine the CPU goes to accepting mail first
     app = build(settings)
     broker = StubBroker()
     dramatiq.set_broker(broker)

@@ -64,8 +64,34 @@ def _claim(session: Session, mail_ids: list[int]) -> dict[int, InboundMail]:
     return {mail.id: mail for mail in mails}
 
 
+def prepared(app: App, mail_ids: list[int]) -> dict[int, MailContext]:
+    """Contexts for the waiting mails of ``mail_ids``, decoded and classified, read without a lock.
+
+    A mail that cannot be decoded gets a bare context: the pipeline decodes it again inside
+    the unit of work, where the failure quarantines it with the reason.
+    """
+    found = {}
+    with Session(reading(app.engine)) as session:
+        rows = session.scalars(
+            select(InboundMail).where(
+                InboundMail.id.in_(mail_ids), InboundMail.status == MailStatus.RECEIVED
+            )
+        )
+        envelopes = [envelope_of(mail) for mail in rows]
+    for envelope in envelopes:
+        try:
+            found[envelope.mail_id or 0] = pipeline.prepare(MailContext(envelope))
+        except Exception:
+            found[envelope.mail_id or 0] = MailContext(envelope)
+    return found
+
+
 def _run_one(
-    app: App, session: Session, mail: InboundMail | None, cache: dict[str, Any]
+    app: App,
+    session: Session,
+    mail: InboundMail | None,
+    cache: dict[str, Any],
+    ready: MailContext | None = None,
 ) -> Processed | None:
     """The pipeline on one claimed mail inside the caller's transaction; None if not claimed."""
     if mail is None:
@@ -73,7 +99,7 @@ def _run_one(
     mail_id = mail.id
     session.info["events"] = []
     env = Env(session, app.settings, app.secret, datetime.now(UTC), app.dkim_dns, cache)
-    ctx = pipeline.run(MailContext(envelope_of(mail)), env)
+    ctx = pipeline.run(ready or MailContext(envelope_of(mail)), env)
     outcome = ctx.outcome or Outcome.QUARANTINED
     mail.status = MailStatus.QUARANTINED if outcome is Outcome.QUARANTINED else MailStatus.PROCESSED
     mail.outcome, mail.reason = outcome.value, ctx.reason[:2000]
@@ -84,7 +110,10 @@ def _run_one(
 
 
 def process_batch(
-    app: App, mail_ids: list[int], waiting: Flag | None = None
+    app: App,
+    mail_ids: list[int],
+    waiting: Flag | None = None,
+    contexts: dict[int, MailContext] | None = None,
 ) -> tuple[list[Processed], int]:
     """Several mails in one unit of work: one commit (one fsync) for all of them.
 
@@ -96,6 +125,8 @@ def process_batch(
     """
     if len(mail_ids) > 1:
         taken: list[int] = []
+        contexts = {} if contexts is None else contexts
+        contexts.update(prepared(app, [i for i in mail_ids if i not in contexts]))
         try:
             with app.sessions.begin() as session:
                 cache: dict[str, Any] = {}
@@ -104,7 +135,8 @@ def process_batch(
                 claimed = _claim(session, mail_ids)
                 for mail_id in mail_ids:
                     taken.append(mail_id)
-                    done.append(_run_one(app, session, claimed.get(mail_id), cache))
+                    mail, ready = claimed.get(mail_id), contexts.pop(mail_id, None)
+                    done.append(_run_one(app, session, mail, cache, ready))
                     if (waiting is not None and waiting.value) or time.monotonic() > deadline:
                         break
             return [p for p in done if p is not None], len(taken)
@@ -171,10 +203,12 @@ def drain(app: App, dispatch: Dispatch = no_dispatch, waiting: Flag | None = Non
     """
     done = 0
     size = max(1, app.settings.process_batch)
+    contexts: dict[int, MailContext] = {}  # decoded ahead, kept across early-ended batches
     while ids := pending_ids(app):
         start = 0
         while start < len(ids):
-            processed, taken = process_batch(app, ids[start : start + size], waiting)
+            batch = ids[start : start + size]
+            processed, taken = process_batch(app, batch, waiting, contexts)
             dispatch([i for p in processed for i in p.outbox_ids])
             start += taken
             _step_aside(waiting)

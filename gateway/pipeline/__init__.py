@@ -40,6 +40,14 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 )
 
 
+def prepare(ctx: MailContext) -> MailContext:
+    """The pure stages, decode and classify, ahead of the unit of work: no lock is held while
+    they run. ``run`` then skips them."""
+    parse.decode(ctx)
+    classify.decide(ctx)
+    return ctx
+
+
 def run(ctx: MailContext, env: Env) -> MailContext:
     for _name, stage in STAGES:
         stage(ctx, env)

@@ -97,5 +97,11 @@ def _bulk(mail: ParsedMail, envelope_from: str) -> Classification | None:
 
 
 def stage(ctx: MailContext, env: Env) -> None:
+    if ctx.classification is None:
+        decide(ctx)
+
+
+def decide(ctx: MailContext) -> None:
+    """Pure, like ``parse.decode``: it may run before the transaction opens."""
     ctx.classification = classify(ctx.mail, ctx.envelope.envelope_from)
     ctx.decide("classify", f"{ctx.classification.kind.value} ({ctx.classification.reason})")

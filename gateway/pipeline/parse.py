@@ -505,7 +505,12 @@ def parse(raw: bytes) -> ParsedMail:
 
 
 def stage(ctx: MailContext, env: Env) -> None:
-    """Decode the stored bytes."""
+    if ctx.parsed is None:
+        decode(ctx)
+
+
+def decode(ctx: MailContext) -> None:
+    """Decode the stored bytes (pure: the processor runs it before its transaction opens)."""
     ctx.parsed = parse(ctx.envelope.raw)
     mail = ctx.parsed
     ctx.sender = mail.sender or _envelope_sender(ctx.envelope.envelope_from)
