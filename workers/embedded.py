@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from multiprocessing.synchronize import Event
 
 import dramatiq
@@ -31,6 +32,7 @@ def run(
     logging.basicConfig(
         level=log_level, format="%(asctime)s %(levelname)s %(name)s[workers]: %(message)s"
     )
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent decides
     os.nice(19)  # on a busy machine the CPU goes to accepting mail first
     app = build(settings)
     broker = StubBroker()
