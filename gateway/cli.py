@@ -97,7 +97,9 @@ def worker(threads: int | None, verbose: bool) -> None:
         Tasks(app, broker, inbound_via_broker=True).renderer.check()
     except TemplateProblem as exc:
         raise click.ClickException(str(exc)) from exc
-    running = Worker(broker, worker_threads=threads or app.settings.worker_threads)
+    running = Worker(
+        broker, worker_threads=threads or app.settings.worker_threads, worker_timeout=100
+    )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

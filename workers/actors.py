@@ -81,9 +81,11 @@ class Tasks:
             settings.resolved_outbound, settings.smtp_timeout_seconds
         )
         self.inbound_via_broker = inbound_via_broker
+        self._draining = threading.Lock()
         self.deliver = dramatiq.actor(
             actor_name="deliver",
             queue_name="outbox",
+            priority=0,  # before inbound work: a waiting acknowledgement is late already
             broker=broker,
             max_retries=settings.delivery_attempts,
             time_limit=300_000,
@@ -92,7 +94,11 @@ class Tasks:
             actor_name=RECONCILE, queue_name="periodic", broker=broker, max_retries=0
         )(self._reconcile)
         self.drain_inbound = dramatiq.actor(
-            actor_name="drain_inbound", queue_name="inbound", broker=broker, max_retries=3
+            actor_name="drain_inbound",
+            queue_name="inbound",
+            priority=10,
+            broker=broker,
+            max_retries=3,
         )(self._drain_inbound)
         broker.add_middleware(ReconcilerWatchdog(self))
 
@@ -125,7 +131,13 @@ class Tasks:
             )
 
     def _drain_inbound(self) -> None:
-        drain(self.app, self.dispatch)
+        """One drain per process at a time: the others return, and their threads deliver."""
+        if not self._draining.acquire(blocking=False):
+            return
+        try:
+            drain(self.app, self.dispatch)
+        finally:
+            self._draining.release()
 
 
 class ReconcilerWatchdog(Middleware):

@@ -12,7 +12,7 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTP
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -20,12 +20,17 @@ from sqlalchemy.orm import Session
 from gateway import tokens
 from gateway.bootstrap import App
 from gateway.pipeline.parse import Attachment
+from storage.db import reading
 from storage.models import Blob, Customer, MessageAttachment, Outbox, OutboxStatus
 from workers.compose import Draft, compose
 from workers.render import Renderer
 from workers.transport import DeliveryError, Transport
 
 log = logging.getLogger("helpdesk.delivery")
+# CRLF line ends, as on the wire; and no folding below 998 characters, because the email
+# package otherwise RFC 2047-encodes a long Message-ID in In-Reply-To/References, which breaks
+# threading in every mail client.
+WIRE = SMTP.clone(max_line_length=998)
 DISPLAY_NAME = "Support"
 EARLY = timedelta(seconds=1)  # a delayed retry may wake a little before its row is due
 
@@ -112,13 +117,13 @@ def deliver(app: App, renderer: Renderer, transport: Transport, outbox_id: int) 
     if not claim(app, outbox_id, now):
         return Result(Delivered.SKIPPED)
     support = app.settings.support_addresses[0]
-    with app.sessions() as session:
+    with Session(reading(app.engine)) as session:
         row = session.get(Outbox, outbox_id)
         assert row is not None
         draft = draft_for(session, row, renderer, app.secret, support)
     mail = compose(draft, support, DISPLAY_NAME)
     try:
-        data = mail.as_bytes(policy=SMTP_POLICY)  # CRLF line ends, as RFC 5322 wants on the wire
+        data = mail.as_bytes(policy=WIRE)
         answer = transport.send(str(mail["Reply-To"]), draft.recipient, data)
     except DeliveryError as exc:
         return _failed(app, outbox_id, exc)

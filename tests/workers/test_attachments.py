@@ -1,4 +1,4 @@
-"""Attachments travel: a customer's to the agents, an agent's public reply's to the customer."""
+"""What travels with our mails: attachments to the other side, thread headers intact."""
 
 from __future__ import annotations
 
@@ -49,3 +49,14 @@ def test_attachments_follow_the_message(desk: Desk) -> None:
     answer = desk.inbox("cy@customer.test")[-1]
     assert "fixed invoice" in answer.text()
     assert attachments(answer) == [("invoice.pdf", b"%PDF-1.4 invoice")]
+
+
+def test_a_long_message_id_is_threaded_as_it_is(desk: Desk) -> None:
+    """Outlook-style ids of 80+ characters must not come back RFC 2047-encoded."""
+    long_id = "<" + "A1B2C3D4" * 9 + "@EXCH01.corp.customer.test>"
+    desk.gateway.send(mail(sender="cy@customer.test", subject="Threads", message_id=long_id))
+    desk.settle()
+    [ack] = desk.inbox("cy@customer.test")
+    raw = ack.raw.decode()
+    assert f"In-Reply-To: {long_id}" in raw and "=?utf-8?" not in raw
+    assert ack.message["References"] == long_id
