@@ -1,0 +1,67 @@
+"""Invariants 2, 3 and 6 at their sharpest: repeats, redelivered jobs, a pipeline that raises."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, update
+
+import gateway.pipeline as pipeline
+from gateway.bootstrap import App
+from gateway.pipeline.context import Env, MailContext
+from storage.models import InboundMail, MailStatus, Outbox, OutboxStatus
+from tests.helpers import GatewayThread, mail, tickets
+from tests.sink import Sink
+from workers import delivery
+from workers.render import Renderer
+from workers.transport import transport_for
+
+
+def test_same_content_twice_with_new_message_ids_is_one_ticket(
+    gateway: GatewayThread, app: App
+) -> None:
+    gateway.send(mail(message_id="<send-1@customer.test>"))
+    gateway.send(mail(message_id="<send-2@customer.test>"))  # Send pressed twice
+    gateway.settle()
+    assert len(tickets(app)) == 1
+    with app.sessions() as session:
+        outcomes = sorted(session.scalars(select(InboundMail.outcome)))
+    assert outcomes == ["duplicate", "new_ticket"]
+
+
+def test_a_redelivered_job_sends_nothing_twice(
+    gateway: GatewayThread, app: App, sink: Sink
+) -> None:
+    gateway.send(mail())
+    gateway.settle()
+    with app.sessions() as session:
+        row_id = session.scalars(select(Outbox.id)).one()
+        session.execute(update(Outbox).values(status=OutboxStatus.PENDING, lease_until=None))
+        session.commit()
+    renderer, transport = Renderer(), transport_for(sink.url)
+    first = delivery.deliver(app, renderer, transport, row_id)
+    again = delivery.deliver(app, renderer, transport, row_id)
+    assert (first.state, again.state) == (delivery.Delivered.SENT, delivery.Delivered.SKIPPED)
+    assert len(sink.received) == 1
+
+
+def _explode(ctx: MailContext, env: Env) -> None:
+    raise RuntimeError("a stage that breaks")
+
+
+def test_a_pipeline_failure_is_quarantined_and_the_listener_goes_on(
+    gateway: GatewayThread, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "STAGES", (*pipeline.STAGES[:2], ("explode", _explode)))
+    gateway.send(mail(subject="Breaks"))
+    gateway.settle()
+    with app.sessions() as session:
+        stored = session.scalars(select(InboundMail)).one()
+    assert stored.status is MailStatus.QUARANTINED
+    assert stored.reason == "RuntimeError: a stage that breaks"
+    assert "Traceback" in stored.error and "_explode" in stored.error
+    monkeypatch.undo()
+    gateway.send(mail(subject="Still listening"))
+    gateway.settle()
+    assert [t.subject for t in tickets(app)] == ["Still listening"]
+    with app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(InboundMail)) == 2
