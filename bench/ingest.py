@@ -29,40 +29,53 @@ import asyncio
 import base64
 import contextlib
 import json
-import os
 import pickle
 import queue
 import random
 import re
-import shutil
-import signal
 import smtplib
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from aiosmtpd.smtp import SMTP
+from common import (
+    HOST,
+    SUPPORT_ADDRESS,
+    Database,
+    base_env,
+    cpu_seconds,
+    find_py_spy,
+    fresh_database,
+    helpdesk,
+    helpdesk_env,
+    percentile,
+    read_folded,
+    record_profile,
+    run_script,
+    running,
+    scratch_dir,
+    serve_smtp,
+    setup_summary,
+    smtp_connect,
+    verdict,
+)
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
 from storage.models import InboundMail, MailStatus, Ticket
 
-REPO = Path(__file__).resolve().parent.parent
-SUPPORT_ADDRESS = "support@example.com"
-HOST = "127.0.0.1"
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DATABASE = "helpdesk_bench"
+SECRET = "bench-secret-not-for-production"
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 ATTACHMENT_BYTES = 35 * 1024  # 48 KB once base64-encoded, 49 KB with line breaks
 SENDERS = 50
@@ -71,9 +84,6 @@ TARGET_CONCURRENCY = 8
 TARGET_ACCEPT_RATIO = 0.5
 TARGET_P99_MS = 50.0
 TARGET_TICKET_RATIO = 0.25
-
-_READY = re.compile(rb"listening on [\d.]+:(\d+)")
-_OURS = re.compile(r"\((gateway|storage|workers)/")
 
 
 # --- the corpus ----------------------------------------------------------------------------------
@@ -350,9 +360,7 @@ class _Record:
 
 
 def _connection(port: int) -> TimedSMTP:
-    client = TimedSMTP(HOST, port, local_hostname="loadgen.example.net", timeout=60)
-    client.ehlo_or_helo_if_needed()
-    return client
+    return smtp_connect(port, TimedSMTP)
 
 
 def _one(client: TimedSMTP, sender: str, payload: bytes) -> _Record:
@@ -448,7 +456,7 @@ class NoopHandler:
         return "250 OK"
 
 
-async def _serve_noop() -> None:
+def noop_main(argv: Sequence[str]) -> int:
     handler, hostname = NoopHandler(), socket.getfqdn()
 
     def factory() -> SMTP:
@@ -460,87 +468,11 @@ async def _serve_noop() -> None:
             decode_data=False,
         )
 
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(factory, HOST, 0)
-    print(f"no-op: SMTP listening on {HOST}:{server.sockets[0].getsockname()[1]}", flush=True)
-    stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    server.close()
-    await server.wait_closed()
-
-
-def noop_main(argv: Sequence[str]) -> int:
-    asyncio.run(_serve_noop())
+    asyncio.run(serve_smtp(factory, "no-op: SMTP"))
     return 0
 
 
 # --- orchestration -------------------------------------------------------------------------------
-
-
-class Server:
-    """A listening child process: started, asked for its port, stopped by its PID."""
-
-    def __init__(self, name: str, command: list[str], env: dict[str, str], cwd: Path) -> None:
-        self.name = name
-        self.log = cwd / f"{name}.log"
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=log
-            )
-        self._lines: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._lines.put(line)
-        self._lines.put(b"")
-
-    def port(self, timeout: float = 120.0) -> int:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self._lines.get(timeout=left)
-            except queue.Empty:
-                break
-            if found := _READY.search(line):
-                return int(found.group(1))
-            if not line:
-                break
-        raise RuntimeError(f"{self.name} did not start listening:\n{self.tail()}")
-
-    def tail(self, lines: int = 20) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=45)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def running(name: str, command: list[str], env: dict[str, str], cwd: Path) -> Iterator[Server]:
-    server = Server(name, command, env, cwd)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of a process so far, from /proc (None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load(port: int, corpus: Path, concurrency: int, workdir: Path, label: str) -> LoadResult:
@@ -549,45 +481,6 @@ def load(port: int, corpus: Path, concurrency: int, workdir: Path, label: str) -
     command += ["--concurrency", str(concurrency), "--out", str(out)]
     subprocess.run(command, check=True, timeout=1800)
     return LoadResult(**json.loads(out.read_text()))
-
-
-def base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-@dataclass
-class Database:
-    name: str  # sqlite or postgresql
-    url: str
-
-    @property
-    def label(self) -> str:
-        return {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[self.name]
-
-
-@contextlib.contextmanager
-def fresh_database(kind: str, var_dir: Path) -> Iterator[Database]:
-    if kind == "sqlite":
-        yield Database(kind, f"sqlite:///{var_dir / 'helpdesk.db'}")
-        return
-
-    def drop(conn: psycopg.Connection[Any]) -> None:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            (PG_DATABASE,),
-        )
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        drop(conn)
-        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-    try:
-        yield Database(kind, PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DATABASE}")
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-            drop(conn)
 
 
 class ProgressWatcher(threading.Thread):
@@ -651,13 +544,8 @@ class GatewayResult:
 
 
 def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(py_spy).exists():
-        print("  (py-spy not found: pip install py-spy; no profile recorded)")
-        return None
-    command = [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out)]
-    command += ["--rate", "250", "--threads", "--nonblocking"]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    py_spy = find_py_spy()
+    return record_profile(py_spy, pid, out, rate=250) if py_spy else None
 
 
 def measure_gateway(
@@ -665,21 +553,13 @@ def measure_gateway(
 ) -> GatewayResult:
     var_dir = workdir / f"var-{kind}"
     var_dir.mkdir()
-    with fresh_database(kind, var_dir) as database:
-        env = base_env() | {
-            "HELPDESK_DATABASE_URL": database.url,
-            "HELPDESK_VAR_DIR": str(var_dir),
-            "HELPDESK_SUPPORT_ADDRESS": SUPPORT_ADDRESS,
-            "HELPDESK_SECRET": "bench-secret-not-for-production",
-        }
-        # ``helpdesk serve`` run as ``python -m gateway`` from this checkout: the same entry point
-        # (gateway.cli:main), but immune to a stale editable install of the console script.
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        command = [sys.executable, "-m", "gateway", "serve", "--smtp", f"{HOST}:0"]
+    with fresh_database(kind, var_dir, PG_DATABASE) as database:
+        env = helpdesk_env(database, var_dir, SECRET)
+        command = helpdesk("serve", "--smtp", f"{HOST}:0")
         with running(f"gateway-{kind}", command, env, var_dir) as server:
-            port, cpu = server.port(), cpu_seconds(server.process.pid)
+            port, cpu = server.port(), cpu_seconds(server.pid)
             profile = profile_dir / f"gateway-{kind}.folded" if profile_dir else None
-            profiler = start_profiler(server.process.pid, profile) if profile else None
+            profiler = start_profiler(server.pid, profile) if profile else None
             watcher = ProgressWatcher(database.url, total)
             watcher.start()
             try:
@@ -689,7 +569,7 @@ def measure_gateway(
                 watcher.done.wait(timeout=max(120.0, total * 0.15))
                 complete = watcher.done.is_set()
                 end = watcher.done_wall if complete else time.time()
-                after = cpu_seconds(server.process.pid)
+                after = cpu_seconds(server.pid)
                 if after is not None and cpu is not None:
                     result.server_cpu = after - cpu
                 processed = watcher.processed
@@ -719,23 +599,14 @@ def measure_gateway(
 def measure_noop(corpus: Path, concurrency: int, workdir: Path) -> LoadResult:
     command = [sys.executable, __file__, "_noop"]
     with running("noop", command, base_env(), workdir) as server:
-        port, cpu = server.port(), cpu_seconds(server.process.pid)
+        port, cpu = server.port(), cpu_seconds(server.pid)
         result = load(port, corpus, concurrency, workdir, "noop")
-        after = cpu_seconds(server.process.pid)
+        after = cpu_seconds(server.pid)
     result.server_cpu = after - cpu if after is not None and cpu is not None else None
     return result
 
 
 # --- reporting -----------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile; 0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
 
 
 HEADER = (
@@ -754,10 +625,6 @@ def row(name: str, result: LoadResult) -> str:
         f"{percentile(dot, 50):>13.2f}{percentile(dot, 99):>8.2f}{max(dot, default=0):>8.1f}  |"
         f"{percentile(data, 50):>14.2f}{percentile(data, 99):>8.2f}  |{per_mail:>15}"
     )
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def report(noop: LoadResult, gw: GatewayResult, concurrency: int) -> None:
@@ -780,7 +647,7 @@ def report(noop: LoadResult, gw: GatewayResult, concurrency: int) -> None:
     ticket_ratio = gw.ticket_rate / noop.rate if noop.rate else 0.0
     print(f"  mail->ticket rate / no-op accept rate: {ticket_ratio:.3f}")
     print(f"  outcomes: {gw.outcomes}; tickets: {gw.tickets}")
-    binding = db.name == "sqlite" and concurrency == TARGET_CONCURRENCY
+    binding = db.kind == "sqlite" and concurrency == TARGET_CONCURRENCY
     scope = "" if binding else " (informational: the targets are for SQLite at C = 8)"
     print(f"  targets{scope}:")
     print(
@@ -802,49 +669,14 @@ def report(noop: LoadResult, gw: GatewayResult, concurrency: int) -> None:
 def print_profile(folded: Path, top: int = 8) -> None:
     """Busiest frames per thread from py-spy's folded stacks: our functions (inclusive, any line)
     and the innermost frames (self); numbered threads of one pool are counted together."""
-    inclusive: dict[str, Counter[str]] = {}
-    leaf: dict[str, Counter[str]] = {}
-    totals: Counter[str] = Counter()
-    for line in folded.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit() or not stack.startswith("thread ("):
-            continue  # --nonblocking sampling can tear a stack; skip it
-        thread, *frames = stack.split(";")
-        thread = re.sub(r"[-_]\d+$", "-N", re.sub(r"^thread \(\d+\): ", "", thread))
-        n = int(count)
-        totals[thread] += n
-        if frames:
-            leaf.setdefault(thread, Counter())[frames[-1]] += n
-        ours = {re.sub(r":\d+\)$", ")", f) for f in frames if _OURS.search(f)}
-        for function in ours:
-            inclusive.setdefault(thread, Counter())[function] += n
-    grand = sum(totals.values()) or 1
+    stacks = read_folded(folded, thread_prefix=r"^thread \(\d+\): ", threads_only=True)
+    grand = stacks.grand
     print(f"  profile: {folded} (py-spy, samples of running threads, 250 Hz)")
-    for thread, total in totals.most_common():
+    for thread, total in stacks.totals.most_common():
         if total < grand / 100:
             continue
         print(f"   thread {thread}: {total} samples ({100 * total / grand:.0f}% of all)")
-        for frame, n in inclusive.get(thread, Counter()).most_common(top):
-            print(f"     {100 * n / total:5.1f}% incl  {frame}")
-        for frame, n in leaf.get(thread, Counter()).most_common(top // 2):
-            print(f"     {100 * n / total:5.1f}% self  {frame}")
-
-
-def setup_summary() -> str:
-    """What the figures were measured on: the checkout and the machine."""
-    try:
-        git = ["git", "-C", str(REPO)]
-        head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        )
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
-        )
-        code = head.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
-    except OSError:
-        code = "unknown"
-    python = ".".join(map(str, sys.version_info[:3]))
-    return f"code: {code or 'unknown'}; {os.cpu_count()} CPUs; Python {python}"
+        stacks.print_frames(thread, top)
 
 
 def corpus_summary(mails: Sequence[tuple[str, bytes]]) -> str:
@@ -874,8 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
 
-    workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
-    try:
+    with scratch_dir("helpdesk-bench-") as workdir:
         mails = make_corpus(args.mails, args.seed)
         print(setup_summary())
         print(corpus_summary(mails), flush=True)
@@ -895,14 +726,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {kind}: not measured: {type(exc).__name__}: {exc}")
                 continue
             report(noop, result, args.concurrency)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
 ROLES = {"_client": client_main, "_noop": noop_main}
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] in ROLES:
-        sys.exit(ROLES[sys.argv[1]](sys.argv[2:]))
-    sys.exit(main())
+    run_script(main, ROLES)

@@ -46,19 +46,15 @@ import contextlib
 import json
 import operator
 import os
-import queue
-import re
-import shutil
 import signal
 import smtplib
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
@@ -70,9 +66,29 @@ from pathlib import Path
 from typing import Any
 
 import dramatiq
-import psycopg
 import redis
 from aiosmtpd.smtp import SMTP
+from common import (
+    HOST,
+    SUPPORT_ADDRESS,
+    Child,
+    Database,
+    base_env,
+    cpu_seconds,
+    find_py_spy,
+    fresh_database,
+    helpdesk,
+    helpdesk_env,
+    percentile,
+    read_folded,
+    record_profile,
+    run_script,
+    scratch_dir,
+    serve_smtp,
+    setup_summary,
+    smtp_connect,
+    verdict,
+)
 from dramatiq import Worker
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import and_, func, insert, select
@@ -81,12 +97,8 @@ from sqlalchemy.orm import Session
 from storage.db import make_engine
 from storage.models import Heartbeat, InboundMail, Outbox, OutboxStatus
 
-REPO = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
-SUPPORT_ADDRESS = "support@example.com"
 SECRET = "bench-notify-secret-not-for-production"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DATABASE = "helpdesk_bench_notify"
 HELPDESK_NAMESPACE = "helpdesk"  # workers.actors.make_broker's default
 NOOP_NAMESPACE = "bench-notify-noop"
@@ -101,8 +113,6 @@ TARGET_RATIO = 0.3
 NOOP_ROUNDS = 3
 
 STOPPING = threading.Event()  # set on SIGTERM/SIGINT: the load generator stops sending
-_LISTENING = re.compile(rb"listening on [\d.]+:(\d+)")
-_OURS = re.compile(r"\((gateway|storage|workers)/")
 _HEADERS = BytesHeaderParser(policy=compat32)
 
 
@@ -146,26 +156,14 @@ class SinkHandler:
         return "250 2.0.0 OK: queued"
 
 
-async def _serve_sink() -> None:
+def sink_main(argv: Sequence[str]) -> int:
     handler = SinkHandler()
 
     def factory() -> SMTP:
         # A fixed hostname: aiosmtpd would otherwise call socket.getfqdn() per connection.
         return SMTP(handler, hostname="sink.bench", ident="bench sink", decode_data=False)
 
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(factory, HOST, 0)
-    print(f"sink: listening on {HOST}:{server.sockets[0].getsockname()[1]}", flush=True)
-    stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    server.close()
-    await server.wait_closed()
-
-
-def sink_main(argv: Sequence[str]) -> int:
-    asyncio.run(_serve_sink())
+    asyncio.run(serve_smtp(factory, "sink:"))
     return 0
 
 
@@ -197,81 +195,6 @@ def noop_worker_main(argv: Sequence[str]) -> int:
 
 
 # --- child processes -----------------------------------------------------------------------------
-
-
-class Child:
-    """A child process: stdout read line by line by a thread, stderr to a log; stopped by PID."""
-
-    def __init__(
-        self,
-        name: str,
-        command: list[str],
-        env: dict[str, str],
-        cwd: Path,
-        on_line: Callable[[bytes], None] | None = None,
-    ) -> None:
-        self.name = name
-        self.log = cwd / f"{name}.log"
-        self._on_line = on_line
-        self._lines: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=log
-            )
-        self._reader = threading.Thread(target=self._read, name=f"{name}-stdout", daemon=True)
-        self._reader.start()
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if self._on_line is not None and line.startswith(b"{"):
-                self._on_line(line)
-            else:
-                self._lines.put(line)
-        self._lines.put(b"")
-
-    def port(self, timeout: float = 120.0) -> int:
-        """The port from the child's first ``listening on HOST:PORT`` line on stdout."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self._lines.get(timeout=left)
-            except queue.Empty:
-                break
-            if found := _LISTENING.search(line):
-                return int(found.group(1))
-            if not line:
-                break
-        raise RuntimeError(f"{self.name} did not start listening:\n{self.tail()}")
-
-    def wait_log(self, text: str, timeout: float = 120.0) -> None:
-        """Wait until ``text`` appears in the child's stderr log."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in self.log.read_text(errors="replace"):
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError(f"{self.name} did not get ready:\n{self.tail()}")
-
-    def tail(self, lines: int = 20) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=45)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._reader.join(timeout=5)
 
 
 class Children:
@@ -317,25 +240,17 @@ class CpuMeter:
 
     def __init__(self, children: Children) -> None:
         self._children = children
-        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
         self._start: dict[str, float] = {}
         self._machine: tuple[float, float] = (0.0, 0.0)
         self._wall = 0.0
 
-    def _process(self, pid: int | str) -> float | None:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
-
     def _snapshot(self) -> dict[str, float]:
-        seen = {"bench": self._process("self")}
-        seen |= {c.name: self._process(c.pid) for c in self._children.running}
+        seen = {"bench": cpu_seconds("self")}
+        seen |= {c.name: cpu_seconds(c.pid) for c in self._children.running}
         found = {name: value for name, value in seen.items() if value is not None}
         for server in SERVERS:  # shared servers: other users' load is counted too
             for pid in _pids_named(server):
-                if (used := self._process(pid)) is not None:
+                if (used := cpu_seconds(pid)) is not None:
                     found[f"{server}/{pid}"] = used
         return found
 
@@ -373,19 +288,6 @@ class CpuMeter:
             f"  CPU s over {label} ({wall:.1f} s): {parts}; machine {100 * share:.0f}% busy "
             f"of {cpus} CPUs, everything else ~{others:.1f}"
         )
-
-
-def base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    # ``helpdesk`` run as ``python -m gateway`` from this checkout: the same entry point
-    # (gateway.cli:main), immune to a stale editable install of the console script.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return env
-
-
-def helpdesk(*args: str) -> list[str]:
-    return [sys.executable, "-m", "gateway", *args]
 
 
 def run_helpdesk(env: dict[str, str], cwd: Path, *args: str) -> None:
@@ -495,12 +397,6 @@ class Sent:
     code: int = 0
 
 
-def _connect(port: int) -> smtplib.SMTP:
-    client = smtplib.SMTP(HOST, port, local_hostname="loadgen.example.net", timeout=60)
-    client.ehlo_or_helo_if_needed()
-    return client
-
-
 def _send(client: smtplib.SMTP, record: Sent) -> None:
     record.started = time.time()
     try:
@@ -532,7 +428,7 @@ def steady_load(port: int, mails: Sequence[Inbound], rate: float, connections: i
             if (pause := record.due - time.time()) > 0 and STOPPING.wait(pause):
                 break
             try:
-                client = client or _connect(port)
+                client = client or smtp_connect(port, smtplib.SMTP)
                 _send(client, record)
             except (smtplib.SMTPException, OSError):
                 record.code, record.replied = -1, time.time()
@@ -554,15 +450,6 @@ def steady_load(port: int, mails: Sequence[Inbound], rate: float, connections: i
 # --- figures -------------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile; 0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
 def spread(values: Sequence[float], unit: float = 1000.0, suffix: str = "ms") -> str:
     if not values:
         return "no values"
@@ -573,43 +460,7 @@ def spread(values: Sequence[float], unit: float = 1000.0, suffix: str = "ms") ->
     )
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
-# --- the database --------------------------------------------------------------------------------
-
-
-@dataclass
-class Database:
-    kind: str  # sqlite or postgresql
-    url: str
-
-    @property
-    def label(self) -> str:
-        return {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[self.kind]
-
-
-def _drop_pg(conn: psycopg.Connection[Any]) -> None:
-    conn.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (PG_DATABASE,)
-    )
-    conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
-
-
-@contextlib.contextmanager
-def fresh_database(kind: str, var_dir: Path) -> Iterator[Database]:
-    if kind == "sqlite":
-        yield Database(kind, f"sqlite:///{var_dir / 'helpdesk.db'}")
-        return
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-        _drop_pg(conn)
-        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-    try:
-        yield Database(kind, PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_DATABASE}")
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-            _drop_pg(conn)
+# --- the database ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -865,20 +716,13 @@ class Profiles:
         self.directory = directory
         self.gil = gil
         self.recorders: list[tuple[subprocess.Popen[bytes], Path]] = []
-        self.py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        if directory is not None and not Path(self.py_spy).exists():
-            print("  (py-spy not found: pip install py-spy; no profile recorded)")
-            self.directory = None
+        self.py_spy = find_py_spy() if directory is not None else None
 
     def attach(self, child: Child, label: str) -> None:
-        if self.directory is None:
+        if self.directory is None or self.py_spy is None:
             return
         out = self.directory / f"{label}.folded"
-        command = [self.py_spy, "record", "--pid", str(child.pid), "--format", "raw"]
-        command += ["--output", str(out), "--rate", "200", "--threads", "--nonblocking"]
-        if self.gil:
-            command.append("--gil")  # only the thread holding the GIL: where the CPU goes
-        recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        recorder = record_profile(self.py_spy, child.pid, out, rate=200, gil=self.gil)
         self.recorders.append((recorder, out))
 
     def report(self) -> None:
@@ -903,32 +747,14 @@ class Profiles:
 
 def print_profile(folded: Path, top: int = 10) -> None:
     """The busiest of our functions (inclusive) and innermost frames (self) per thread kind."""
-    inclusive: dict[str, Counter[str]] = {}
-    leaf: dict[str, Counter[str]] = {}
-    totals: Counter[str] = Counter()
-    for line in folded.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not count.isdigit():
-            continue  # a frame name with a line break in it
-        thread, *frames = stack.split(";") or [""]
-        thread = re.sub(r"[-_]\d+$", "-N", re.sub(r"^thread \(0x[0-9A-Fa-f]+\): ", "", thread))
-        thread = re.sub(r"^thread \(\d+\): ", "", thread)
-        n = int(count)
-        totals[thread] += n
-        if frames:
-            leaf.setdefault(thread, Counter())[frames[-1]] += n
-        for function in {re.sub(r":\d+\)$", ")", f) for f in frames if _OURS.search(f)}:
-            inclusive.setdefault(thread, Counter())[function] += n
-    grand = sum(totals.values()) or 1
+    stacks = read_folded(folded)
+    grand = stacks.grand
     print(f"  profile {folded.name}: {grand} samples (py-spy, 200 Hz)")
-    for thread, total in totals.most_common(4):
+    for thread, total in stacks.totals.most_common(4):
         if total < grand / 50:
             continue
         print(f"   thread {thread}: {total} samples ({100 * total / grand:.0f}%)")
-        for frame, n in inclusive.get(thread, Counter()).most_common(top):
-            print(f"     {100 * n / total:5.1f}% incl  {frame}")
-        for frame, n in leaf.get(thread, Counter()).most_common(top // 2):
-            print(f"     {100 * n / total:5.1f}% self  {frame}")
+        stacks.print_frames(thread, top)
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -1005,28 +831,34 @@ def isolated_mails(port: int, arrivals: Arrivals, count: int, run: str) -> list[
     return latencies
 
 
-def measure_latency(
-    options: Options,
-    children: Children,
-    env: dict[str, str],
-    database: Database,
-    arrivals: Arrivals,
-    profiles: Profiles,
-    run: str,
-) -> tuple[LatencyResult, list[Child], Child]:
-    workers = start_workers(children, env, options.workers, options.threads, "worker")
-    server = children.start("serve", helpdesk("serve", "--smtp", f"{HOST}:0"), env)
+@dataclass
+class Setting:
+    """What the phases of a run work with."""
+
+    options: Options
+    children: Children
+    env: dict[str, str]  # the helpdesk's
+    database: Database
+    arrivals: Arrivals
+    profiles: Profiles
+    run: str  # makes this run's senders and Message-IDs unique
+
+
+def measure_latency(setting: Setting) -> tuple[LatencyResult, list[Child], Child]:
+    options, children, arrivals = setting.options, setting.children, setting.arrivals
+    workers = start_workers(children, setting.env, options.workers, options.threads, "worker")
+    server = children.start("serve", helpdesk("serve", "--smtp", f"{HOST}:0"), setting.env)
     port = server.port()
 
-    warm = [inbound_mail(f"warm{run}", i) for i in range(options.warmup)]
+    warm = [inbound_mail(f"warm{setting.run}", i) for i in range(options.warmup)]
     steady_load(port, warm, rate=max(options.rate, 20.0), connections=2)
     arrivals.wait(lambda: all(m.message_id in arrivals.acks for m in warm), 60, 30)
 
-    profiles.attach(server, f"{database.kind}-latency-serve")
+    setting.profiles.attach(server, f"{setting.database.kind}-latency-serve")
     for i, worker in enumerate(workers):
-        profiles.attach(worker, f"{database.kind}-latency-worker{i}")
+        setting.profiles.attach(worker, f"{setting.database.kind}-latency-worker{i}")
     total = round(options.rate * options.seconds)
-    mails = [inbound_mail(run, i) for i in range(total)]
+    mails = [inbound_mail(setting.run, i) for i in range(total)]
     print(f"  sending {total} mails at {options.rate:g}/s ...", flush=True)
     cpu = CpuMeter(children)
     cpu.start()
@@ -1036,7 +868,7 @@ def measure_latency(
     if not complete:
         print("  (stopped waiting for acks: 30 s without a new mail at the sink, or 120 s)")
     cpu.report("the steady load until the last ack")
-    probes = isolated_mails(port, arrivals, options.probes, f"probe{run}")
+    probes = isolated_mails(port, arrivals, options.probes, f"probe{setting.run}")
 
     latencies = []
     missing = encoded = 0
@@ -1061,7 +893,7 @@ def measure_latency(
         duplicates=arrivals.duplicate_acks,
         encoded=encoded,
         alerts=alerts,
-        stages=stages(database.url, sent, arrivals),
+        stages=stages(setting.database.url, sent, arrivals),
     )
     return result, workers, server
 
@@ -1112,33 +944,27 @@ def report_latency(options: Options, result: LatencyResult) -> None:
 
 
 def measure_throughput(
-    options: Options,
-    children: Children,
-    env: dict[str, str],
-    database: Database,
-    arrivals: Arrivals,
-    profiles: Profiles,
-    run: str,
-    flush: Callable[[], object],
+    setting: Setting, flush: Callable[[], object]
 ) -> tuple[Drain | None, Drain, dict[str, int], int]:
     """The workers of the latency run must be stopped. Returns (deliver, no-op, rows, at sink)."""
+    options, children, arrivals = setting.options, setting.children, setting.arrivals
     flush()  # leftover wake-ups and the reconcile chain of the latency run
     deliver: Drain | None = None
     rows: dict[str, int] = {}
     at_sink = 0
     try:
-        ids, message_ids = seed_outbox(database.url, options.deliveries, run)
+        ids, message_ids = seed_outbox(setting.database.url, options.deliveries, setting.run)
     except RuntimeError as exc:
         print(f"  deliver: not measured: {exc}")
         ids, message_ids = [], []
     if ids:
-        quiet_env = env | {"HELPDESK_RECONCILE_SECONDS": "3600"}
+        quiet_env = setting.env | {"HELPDESK_RECONCILE_SECONDS": "3600"}
         workers = start_workers(
             children, quiet_env, options.workers, options.threads, "deliver-worker"
         )
         time.sleep(1.0)  # let the boot-time watchdog check and the first idle polls pass
         for i, worker in enumerate(workers):
-            profiles.attach(worker, f"{database.kind}-throughput-worker{i}")
+            setting.profiles.attach(worker, f"{setting.database.kind}-throughput-worker{i}")
         print(f"  draining {len(ids)} deliveries ...", flush=True)
         cpu = CpuMeter(children)
         cpu.start()
@@ -1150,8 +976,8 @@ def measure_throughput(
         cpu.report("the deliveries")
         at_sink = len(wanted & arrivals.by_message_id.keys())
         children.stop(*workers)
-        profiles.report()
-        rows = outbox_counts(database.url, message_ids)
+        setting.profiles.report()
+        rows = outbox_counts(setting.database.url, message_ids)
         if at_sink:
             times = sorted(arrivals.by_message_id[m] for m in wanted if m in arrivals.by_message_id)
             first, last = times[0], times[-1]
@@ -1228,12 +1054,8 @@ def run_database(options: Options, workdir: Path) -> None:
         arrivals = Arrivals()
         sink = children.start("sink", [sys.executable, __file__, "_sink"], on_line=arrivals.add)
         sink_port = sink.port()
-        with fresh_database(kind, var_dir) as database:
-            env = children.env | {
-                "HELPDESK_DATABASE_URL": database.url,
-                "HELPDESK_VAR_DIR": str(var_dir),
-                "HELPDESK_SUPPORT_ADDRESS": SUPPORT_ADDRESS,
-                "HELPDESK_SECRET": SECRET,
+        with fresh_database(kind, var_dir, PG_DATABASE) as database:
+            env = helpdesk_env(database, var_dir, SECRET) | {
                 "HELPDESK_BROKER_URL": REDIS_URL,
                 "HELPDESK_OUTBOUND": f"smtp://{HOST}:{sink_port}",
             }
@@ -1247,15 +1069,12 @@ def run_database(options: Options, workdir: Path) -> None:
                 f"Redis {REDIS_URL}, {options.agents} agents ==",
                 flush=True,
             )
-            latency, workers, server = measure_latency(
-                options, children, env, database, arrivals, profiles, run
-            )
+            setting = Setting(options, children, env, database, arrivals, profiles, run)
+            latency, workers, server = measure_latency(setting)
             children.stop(server, *workers)
             report_latency(options, latency)
             profiles.report()
-            deliver, noop, rows, at_sink = measure_throughput(
-                options, children, env, database, arrivals, profiles, run, store.flushdb
-            )
+            deliver, noop, rows, at_sink = measure_throughput(setting, store.flushdb)
             report_throughput(options, deliver, noop, rows, at_sink)
             children.stop()
     finally:
@@ -1264,22 +1083,6 @@ def run_database(options: Options, workdir: Path) -> None:
         with contextlib.suppress(redis.RedisError):
             store.flushdb()
         store.close()
-
-
-def setup_summary() -> str:
-    try:
-        git = ["git", "-C", str(REPO)]
-        head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        )
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
-        )
-        code = head.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
-    except OSError:
-        code = "unknown"
-    python = ".".join(map(str, sys.version_info[:3]))
-    return f"code: {code or 'unknown'}; {os.cpu_count()} CPUs; Python {python}"
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -1310,25 +1113,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = Options(**vars(args))
     signal.signal(signal.SIGTERM, _interrupt)  # clean up on a plain kill too
     print(setup_summary(), flush=True)
-    workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-notify-"))
-    try:
-        run_database(options, workdir)
-    except Exception as exc:  # a measurement, not a test: report and exit 0
-        print(f"  not measured: {type(exc).__name__}: {exc}")
-    except KeyboardInterrupt:
-        STOPPING.set()
-        print("  interrupted")
-    finally:
-        if options.keep:
-            print(f"  logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with scratch_dir("helpdesk-bench-notify-", keep=options.keep) as workdir:
+        try:
+            run_database(options, workdir)
+        except Exception as exc:  # a measurement, not a test: report and exit 0
+            print(f"  not measured: {type(exc).__name__}: {exc}")
+        except KeyboardInterrupt:
+            STOPPING.set()
+            print("  interrupted")
     return 0
 
 
 ROLES = {"_sink": sink_main, "_noop_worker": noop_worker_main}
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] in ROLES:
-        sys.exit(ROLES[sys.argv[1]](sys.argv[2:]))
-    sys.exit(main())
+    run_script(main, ROLES)
