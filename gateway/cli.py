@@ -24,7 +24,7 @@ from gateway.serve import serve as run_server
 from gateway.settings import Settings
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import Agent, Group, InboundMail, MailStatus, Priority, Role, Status
-from storage.queries import Page, TicketDetail, TicketFilter, list_tickets, ticket_detail
+from storage.queries import TicketFilter, list_tickets, ticket_detail
 from workers.actors import Tasks, make_broker
 from workers.processor import drain
 from workers.render import TemplateProblem
@@ -198,11 +198,7 @@ def tickets_list(
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2))
     else:
-        _print_page(result)
-
-
-def _print_page(page: Page) -> None:
-    click.echo(views.page_text(page))
+        click.echo(views.page_text(result))
 
 
 @tickets.command("show")
@@ -219,11 +215,7 @@ def tickets_show(number: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(detail.as_json(), indent=2))
     else:
-        _print_detail(detail)
-
-
-def _print_detail(detail: TicketDetail) -> None:
-    click.echo(views.detail_text(detail))
+        click.echo(views.detail_text(detail))
 
 
 @main.command()
