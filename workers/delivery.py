@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.policy import SMTP
 
@@ -49,11 +49,12 @@ class Result:
     reply: str = ""
 
 
-def claim(app: App, outbox_id: int, now: datetime) -> bool:
-    """Take the row for one attempt; False when it is sent, failed, not due, or leased."""
+def claim(app: App, outbox_id: int, now: datetime) -> Outbox | None:
+    """Take the row for one attempt and read it; None when it is sent, failed, not due, or
+    leased. One statement: the claim and the read cost one transaction."""
     lease = now + timedelta(seconds=app.settings.delivery_lease_seconds)
     with app.sessions.begin() as session:
-        claimed = session.execute(
+        return session.scalars(
             update(Outbox)
             .where(
                 Outbox.id == outbox_id,
@@ -62,14 +63,12 @@ def claim(app: App, outbox_id: int, now: datetime) -> bool:
                 or_(Outbox.lease_until.is_(None), Outbox.lease_until < now),
             )
             .values(lease_until=lease, attempts=Outbox.attempts + 1)
-            .returning(Outbox.id)
+            .returning(Outbox)
         ).first()
-    return claimed is not None
 
 
-def draft_for(
-    session: Session, row: Outbox, renderer: Renderer, secret: bytes, support_address: str
-) -> Draft:
+def draft_for(row: Outbox, renderer: Renderer, secret: bytes, support_address: str) -> Draft:
+    """The mail of ``row``, rendered; attachments are added by ``with_attachments``."""
     context = dict(row.context)
     ticket = context.get("ticket", {})
     number, party = ticket.get("number", ""), context.get("party", "c")
@@ -80,9 +79,6 @@ def draft_for(
         reply = tokens.reply_address(secret, support_address, token)
     context.update(support_address=support_address, reply_address=reply)
     text, html = renderer.render(row.template, context)
-    message = context.get("message") or {}
-    # Agents get every attachment; a customer gets an agent's, never their own back.
-    wanted = row.audience == "agent" or message.get("author_kind") == "agent"
     return Draft(
         template=row.template,
         audience=row.audience,
@@ -96,31 +92,32 @@ def draft_for(
         created_at=row.created_at,
         text=text,
         html=html,
-        attachments=tuple(_attachments(session, message.get("id"))) if wanted else (),
     )
 
 
-def _attachments(session: Session, message_id: int | None) -> list[Attachment]:
-    if message_id is None:
-        return []
-    rows = session.execute(
-        select(MessageAttachment.filename, MessageAttachment.content_type, Blob.content)
-        .join(Blob, Blob.sha256 == MessageAttachment.blob_sha256)
-        .where(MessageAttachment.message_id == message_id)
-        .order_by(MessageAttachment.id)
-    ).all()
-    return [Attachment(name, ctype, content) for name, ctype, content in rows]
+def with_attachments(app: App, row: Outbox, draft: Draft) -> Draft:
+    """Agents get every attachment of the message; a customer gets an agent's, never their own."""
+    message = row.context.get("message") or {}
+    wanted = row.audience == "agent" or message.get("author_kind") == "agent"
+    if not wanted or message.get("id") is None:
+        return draft
+    with Session(reading(app.engine)) as session:
+        rows = session.execute(
+            select(MessageAttachment.filename, MessageAttachment.content_type, Blob.content)
+            .join(Blob, Blob.sha256 == MessageAttachment.blob_sha256)
+            .where(MessageAttachment.message_id == message["id"])
+            .order_by(MessageAttachment.id)
+        ).all()
+    attachments = tuple(Attachment(name, ctype, content) for name, ctype, content in rows)
+    return replace(draft, attachments=attachments)
 
 
 def deliver(app: App, renderer: Renderer, transport: Transport, outbox_id: int) -> Result:
-    now = datetime.now(UTC)
-    if not claim(app, outbox_id, now):
+    row = claim(app, outbox_id, datetime.now(UTC))
+    if row is None:
         return Result(Delivered.SKIPPED)
     support = app.settings.support_addresses[0]
-    with Session(reading(app.engine)) as session:
-        row = session.get(Outbox, outbox_id)
-        assert row is not None
-        draft = draft_for(session, row, renderer, app.secret, support)
+    draft = with_attachments(app, row, draft_for(row, renderer, app.secret, support))
     mail = compose(draft, support, DISPLAY_NAME)
     try:
         data = mail.as_bytes(policy=WIRE)

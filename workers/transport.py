@@ -6,9 +6,11 @@ Each tells a temporary failure (4xx, connection trouble: try again later) from a
 
 from __future__ import annotations
 
+import contextlib
 import mailbox
 import smtplib
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -38,26 +40,57 @@ class MaildirTransport:
 
 @dataclass(frozen=True)
 class SmtpTransport:
+    """SMTP to a smarthost, one open connection per worker thread, reused from mail to mail."""
+
     host: str
     port: int
     username: str = ""
     password: str = ""
     tls: str = ""
     timeout: float = 30.0
+    _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     def send(self, envelope_from: str, recipient: str, data: bytes) -> str:
+        reused = getattr(self._local, "client", None) is not None
         try:
-            with self._connect() as client:
-                _expect(client.mail(envelope_from))
-                _expect(client.rcpt(recipient))
-                code, text = client.data(data)
-                _expect((code, text))
-                return f"{code} {text.decode(errors='replace')}"
+            return self._send(envelope_from, recipient, data)
         except smtplib.SMTPResponseException as exc:
+            self._reset()
             reply = f"{exc.smtp_code} {_text(exc.smtp_error)}"
             raise DeliveryError(reply, permanent=500 <= exc.smtp_code < 600) from exc
         except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            if reused:  # the server closed an idle connection: once more on a fresh one
+                return self.send(envelope_from, recipient, data)
             raise DeliveryError(f"connection: {exc}", permanent=False) from exc
+
+    def _send(self, envelope_from: str, recipient: str, data: bytes) -> str:
+        client = self._client()
+        _expect(client.mail(envelope_from))
+        _expect(client.rcpt(recipient))
+        code, text = client.data(data)
+        _expect((code, text))
+        return f"{code} {text.decode(errors='replace')}"
+
+    def _client(self) -> smtplib.SMTP:
+        client: smtplib.SMTP | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._connect()
+            self._local.client = client
+        return client
+
+    def _reset(self) -> None:
+        try:
+            self._client().rset()
+        except (OSError, smtplib.SMTPException):
+            self._drop()
+
+    def _drop(self) -> None:
+        client: smtplib.SMTP | None = getattr(self._local, "client", None)
+        self._local.client = None
+        if client is not None:
+            with contextlib.suppress(OSError):
+                client.close()
 
     def _connect(self) -> smtplib.SMTP:
         if self.tls == "smtps":
