@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from gateway import pipeline
@@ -151,7 +151,8 @@ def process_mail(app: App, mail_id: int) -> Processed | None:
     """Run the pipeline on one stored mail; None when it was already done (or is gone).
 
     A conflict with a concurrent writer (the same new customer from two workers) is retried
-    once; any other failure quarantines the mail with the reason.
+    once; the database being away is no fault of the mail, so it raises and the mail waits;
+    any other failure quarantines the mail with the reason.
     """
     for attempt in (1, 2):
         try:
@@ -160,6 +161,8 @@ def process_mail(app: App, mail_id: int) -> Processed | None:
         except IntegrityError as exc:
             if attempt == 2:
                 quarantine(app, mail_id, exc)
+        except OperationalError:
+            raise
         except Exception as exc:
             quarantine(app, mail_id, exc)
             break

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 import gateway.pipeline as pipeline
 from gateway.bootstrap import App
@@ -12,6 +13,7 @@ from storage.models import InboundMail, MailStatus, Outbox
 from tests.helpers import GatewayThread, mail, store_and_drain, tickets
 from tests.sink import Sink
 from workers import delivery
+from workers.processor import drain
 from workers.render import Renderer
 from workers.transport import transport_for
 
@@ -60,3 +62,20 @@ def test_a_pipeline_failure_is_quarantined_and_the_listener_goes_on(
     assert [t.subject for t in tickets(app)] == ["Still listening"]
     with app.sessions() as session:
         assert session.scalar(select(func.count()).select_from(InboundMail)) == 2
+
+
+def _database_away(ctx: MailContext, env: Env) -> None:
+    raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
+
+
+def test_the_database_going_away_quarantines_nothing(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "STAGES", (*pipeline.STAGES[:2], ("away", _database_away)))
+    with pytest.raises(OperationalError):
+        store_and_drain(app, mail().as_bytes())
+    with app.sessions() as session:
+        assert session.scalars(select(InboundMail.status)).all() == [MailStatus.RECEIVED]
+    monkeypatch.undo()
+    drain(app)  # the database is back: the mail goes through
+    assert len(tickets(app)) == 1
