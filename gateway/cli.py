@@ -18,7 +18,7 @@ from sqlalchemy import inspect, select, update
 
 from gateway import pipeline, views
 from gateway.bootstrap import App, build
-from gateway.intake import Arrival, dedupe_key, header_facts
+from gateway.intake import dedupe_key, header_facts
 from gateway.pipeline.context import Env, Envelope, MailContext
 from gateway.serve import serve as run_server
 from gateway.settings import Settings
@@ -222,10 +222,10 @@ def tickets_show(number: str, as_json: bool) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def explain(path: Path) -> None:
     """Say what the pipeline would do with FILE.eml, writing nothing."""
-    settings = Settings()
     raw = path.read_bytes()
     facts = header_facts(raw)
     app = _app()
+    settings = app.settings
     if not inspect(app.engine).has_table("inbound_mails"):
         click.echo("(the database is not initialised: explaining against an empty helpdesk)")
         app.close()
@@ -239,12 +239,10 @@ def explain(path: Path) -> None:
         seen = session.scalar(select(InboundMail.id).where(InboundMail.dedupe_key == key))
         if seen is not None:
             click.echo(f"{'dedupe':<10}already received as mail {seen}: would not be stored again")
-        arrival = Arrival(raw, facts.from_address, settings.support_addresses[:1], "explain")
-        envelope = Envelope(
-            None, raw, arrival.envelope_from, arrival.envelope_to, datetime.now(UTC), "explain"
-        )
-        ctx = MailContext(envelope)
-        env = Env(session, settings, app.secret, datetime.now(UTC))
+        now = datetime.now(UTC)
+        rcpt = settings.support_addresses[:1]
+        ctx = MailContext(Envelope(None, raw, facts.from_address, rcpt, now, "explain"))
+        env = Env(session, settings, app.secret, now)
         pipeline.run(ctx, env)
         session.rollback()
     for decision in ctx.trace:

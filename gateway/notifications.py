@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gateway.settings import Settings
 from gateway.tickets import active_agents
-from gateway.tokens import Party
+from gateway.tokens import Party, is_ours
 from storage.models import (
     Agent,
     AuthorKind,
@@ -192,8 +192,7 @@ class Planner:
         return row
 
     def _is_ours(self, email: str) -> bool:
-        base = email.split("+")[0] + "@" + email.rpartition("@")[2]
-        return email in self.settings.support_addresses or base in self.settings.support_addresses
+        return is_ours(email, self.settings.support_addresses)
 
     def _to_customers(
         self, ticket: Ticket, template: str, event: TicketEvent, message: Message | None = None

@@ -64,6 +64,11 @@ def reply_address(secret: bytes, support_address: str, token: Token) -> str:
     return f"{local}+{sign(secret, token)}@{domain}"
 
 
+def is_ours(address: str, support_addresses: tuple[str, ...]) -> bool:
+    """A support address, plain or with any ``+tag``."""
+    return split_plus(address)[0] in support_addresses
+
+
 def split_plus(address: str) -> tuple[str, str]:
     """``support+tok@d`` → (``support@d``, ``tok``); an address without a tag → (address, "")."""
     local, _, domain = address.lower().rpartition("@")

@@ -12,6 +12,7 @@ from gateway import lifecycle, tickets
 from gateway.actions import Action
 from gateway.pipeline.context import Env, MailContext, Outcome
 from gateway.pipeline.parse import Address, Attachment
+from gateway.tokens import is_ours
 from storage.models import (
     ACTIVE_STATUSES,
     AuthorKind,
@@ -65,13 +66,12 @@ def _sender_customer(ctx: MailContext, env: Env) -> Customer:
 
 def _others(ctx: MailContext, env: Env) -> list[Customer]:
     """Further people on the mail (To and Cc) who are neither us, nor an agent, nor the sender."""
-    ours = set(env.settings.support_addresses)
     agents = tickets.active_agents(env.session)
     sender = ctx.sender.email if ctx.sender else ""
     people: dict[str, Address] = {}
     for address in ctx.mail.recipients:
-        base = address.email.split("+")[0] + "@" + address.email.rpartition("@")[2]
-        if address.email in ours or base in ours or address.email in agents:
+        ours = is_ours(address.email, env.settings.support_addresses)
+        if ours or address.email in agents:
             continue
         if address.email != sender:
             people.setdefault(address.email, address)

@@ -15,7 +15,7 @@ from gateway.actions import AgentInfo, Directory, TicketView, plan
 from gateway.auth import AuthFacts, Verdict, authorise, sender_verdict
 from gateway.feedback import view_of
 from gateway.pipeline.context import Env, MailContext, Outcome
-from gateway.tokens import Party, split_plus
+from gateway.tokens import Party
 from storage.models import Agent, Group, GroupMember
 
 _CLOSE = re.compile(r"^\s*#close\s*$", re.I)
@@ -64,7 +64,7 @@ def _facts(ctx: MailContext, env: Env) -> AuthFacts:
     assert ctx.sender is not None
     support = env.settings.support_addresses
     addresses = [*ctx.envelope.envelope_to, *(a.email for a in ctx.mail.recipients)]
-    to_support = any(split_plus(a) == (a, "") and a in support for a in addresses)
+    to_support = any(a.lower() in support for a in addresses)  # the plain address, no token
     verdict = Verdict.NONE
     if env.settings.require_sender_auth:
         domain = ctx.sender.email.rpartition("@")[2]

@@ -26,7 +26,7 @@ def stage(ctx: MailContext, env: Env) -> None:
         ctx.finish("identify", Outcome.QUARANTINED, "no sender address in From or envelope")
         return
     email = ctx.sender.email
-    if tokens.split_plus(email)[0] in env.settings.support_addresses:
+    if tokens.is_ours(email, env.settings.support_addresses):
         ctx.finish("identify", Outcome.IGNORED, f"sent from our own address {email}: a loop")
         return
     ctx.agent = tickets.active_agents(env.session).get(email)
