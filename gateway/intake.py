@@ -226,7 +226,7 @@ class Intake:
         while True:
             try:
                 with self._engine.begin() as connection:
-                    result = connection.execute(self._insert.values(rows)).all()
+                    result = connection.execute(self._insert, rows).all()
                 return {key: mail_id for mail_id, key in result}
             except OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
