@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.auth import DnsFunc
 from gateway.settings import SecretStore, Settings
+from storage import spool
 from storage.db import make_engine, make_session_factory, upgrade
 
 
@@ -21,6 +22,7 @@ class App:
     dkim_dns: DnsFunc | None = None  # None: the system resolver (tests give their own)
 
     def close(self) -> None:
+        spool.release(self.engine)
         self.engine.dispose()
 
 

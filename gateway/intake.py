@@ -2,9 +2,11 @@
 
 Every accepted mail, from the SMTP edge or the IMAP poller, goes through ``Intake.submit``. One
 writer thread takes whatever has queued (waiting at most a short window for company), inserts it
-in one transaction and commits: durability costs one fsync per batch, not per mail. A duplicate
-(same Message-ID from the same sender) is a conflict on a unique key, answered as already stored.
-Only the header block is read here; the MIME body is the pipeline's business.
+in one transaction and commits: durability costs one fsync per batch, not per mail. On SQLite
+it writes into the spool (``storage.spool``), elsewhere into ``inbound_mails``. A duplicate (same
+Message-ID from the same sender) is a conflict on a unique key, answered as already stored; a copy
+of a mail already moved out of the spool is dropped by the move. Only the header block is read
+here; the MIME body is the pipeline's business.
 """
 
 from __future__ import annotations
@@ -23,19 +25,18 @@ from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Engine, Insert
+from sqlalchemy import Engine, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
 
-from storage.db import make_engine
-from storage.models import InboundMail, MailStatus
+from storage.models import InboundMail
+from storage.spool import spool_for, spooled_mails
 
 log = logging.getLogger("helpdesk.intake")
 MAX_BATCH = 128
-LOCK_WAIT_SECONDS = 10.0
 _HEADER_PARSER = BytesHeaderParser(policy=compat32)
+INBOUND: Table = InboundMail.__table__  # type: ignore[assignment]
 
 
 class Stored(enum.StrEnum):
@@ -105,10 +106,6 @@ def row_for(arrival: Arrival, facts: HeaderFacts, now: datetime) -> dict[str, An
         "from_address": facts.from_address,
         "size": len(arrival.raw),
         "raw": arrival.raw,
-        "status": MailStatus.RECEIVED,
-        "outcome": "",
-        "reason": "",
-        "error": "",
     }
 
 
@@ -121,11 +118,8 @@ class _Pending:
 class Intake:
     """The group-commit writer. ``on_commit`` is called after each batch with new mail.
 
-    On SQLite the writer has a connection of its own whose busy handler gives up after 2 ms
-    (SQLite's back-off grows to 100 ms) and tries again at once, and it raises ``waiting``
-    (shared with the worker process) while it wants the lock, so that the processor ends its
-    unit of work early and steps aside: the 250 waits for a commit, never behind a queue of
-    ticket work.
+    It writes into the spool on SQLite (``storage.spool``: the edge never waits behind ticket
+    work for SQLite's one write lock), into ``inbound_mails`` elsewhere.
     """
 
     def __init__(
@@ -133,17 +127,14 @@ class Intake:
         engine: Engine,
         window_seconds: float = 0.002,
         on_commit: Callable[[], None] = lambda: None,
-        waiting: Flag | None = None,
     ) -> None:
-        sqlite_file = engine.dialect.name == "sqlite"
-        self._engine = make_engine(str(engine.url), busy_timeout_ms=2) if sqlite_file else engine
-        self._own_engine = sqlite_file
-        self._waiting = waiting
+        spool = spool_for(engine)
+        self._engine = spool or engine
+        self._insert = _insert_for(engine, spooled_mails if spool else INBOUND)
         self._window = window_seconds
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
-        self._insert = _insert_for(engine)
 
     def start(self) -> None:
         self._thread.start()
@@ -151,8 +142,6 @@ class Intake:
     def stop(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=10)
-        if self._own_engine:
-            self._engine.dispose()
 
     def submit(self, arrival: Arrival, facts: HeaderFacts | None = None) -> Future[Receipt]:
         facts = facts or header_facts(arrival.raw)
@@ -204,13 +193,8 @@ class Intake:
 
     def _write(self, batch: list[_Pending]) -> list[Receipt]:
         rows = [p.row for p in batch]
-        if self._waiting is not None:
-            self._waiting.value = 1
-        try:
-            inserted = self._insert_rows(rows)
-        finally:
-            if self._waiting is not None:
-                self._waiting.value = 0
+        with self._engine.begin() as connection:
+            inserted = {key: mail_id for mail_id, key in connection.execute(self._insert, rows)}
         receipts, seen = [], set()
         for row in rows:
             key = row["dedupe_key"]
@@ -221,29 +205,8 @@ class Intake:
             seen.add(key)
         return receipts
 
-    def _insert_rows(self, rows: list[dict[str, Any]]) -> dict[str, int]:
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:
-            try:
-                with self._engine.begin() as connection:
-                    result = connection.execute(self._insert, rows).all()
-                return {key: mail_id for mail_id, key in result}
-            except OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
 
-
-class Flag(Protocol):
-    """A value shared between processes (``multiprocessing.Value``)."""
-
-    value: int
-
-
-def _insert_for(engine: Engine) -> Insert:
-    if engine.dialect.name == "postgresql":
-        statement: Insert = postgresql.insert(InboundMail).on_conflict_do_nothing(
-            index_elements=["dedupe_key"]
-        )
-    else:
-        statement = sqlite.insert(InboundMail).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return statement.returning(InboundMail.id, InboundMail.dedupe_key)
+def _insert_for(engine: Engine, table: Table) -> Insert:
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    statement: Insert = dialect.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return statement.returning(table.c.id, table.c.dedupe_key)

@@ -57,7 +57,6 @@ class ChildWorkers:
         self._context = multiprocessing.get_context("spawn")
         self._wake = self._context.Event()
         self._stop = self._context.Event()
-        self.waiting = self._context.Value("b", 0, lock=False)
         self._settings = app.settings
         self._process: BaseProcess | None = None
 
@@ -66,7 +65,6 @@ class ChildWorkers:
             self._settings,
             self._wake,
             self._stop,
-            self.waiting,
             os.getpid(),
             logging.getLogger().getEffectiveLevel(),
         )
@@ -134,12 +132,8 @@ class Gateway:
             self.workers = ChildWorkers(app)
         else:
             self.workers = ThreadWorkers(app, self.broker, transport)
-        waiting = self.workers.waiting if isinstance(self.workers, ChildWorkers) else None
         self.intake = Intake(
-            app.engine,
-            settings.group_commit_window_ms / 1000,
-            on_commit=self.workers.wake,
-            waiting=waiting,
+            app.engine, settings.group_commit_window_ms / 1000, on_commit=self.workers.wake
         )
         self.blocks = BlockList()
         self.handler = SupportHandler(

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from gateway.bootstrap import App
 from gateway.intake import Arrival, Intake
 from gateway.serve import Gateway
+from storage import spool
 from storage.models import InboundMail, MailStatus, Ticket
 from workers.processor import drain
 
@@ -61,8 +62,11 @@ def wait_processed(app: App, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with app.sessions() as session:
-            waiting = session.scalar(
-                select(func.count()).where(InboundMail.status == MailStatus.RECEIVED)
+            waiting = spool.waiting(app.engine) + (
+                session.scalar(
+                    select(func.count()).where(InboundMail.status == MailStatus.RECEIVED)
+                )
+                or 0
             )
         if not waiting:
             return

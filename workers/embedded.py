@@ -18,7 +18,6 @@ from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 
 from gateway.bootstrap import build
-from gateway.intake import Flag
 from gateway.settings import Settings
 from workers.actors import Tasks
 from workers.processor import Processor
@@ -26,9 +25,7 @@ from workers.processor import Processor
 log = logging.getLogger("helpdesk.workers")
 
 
-def run(
-    settings: Settings, wake: Event, stop: Event, waiting: Flag, parent: int, log_level: int
-) -> None:
+def run(settings: Settings, wake: Event, stop: Event, parent: int, log_level: int) -> None:
     logging.basicConfig(
         level=log_level, format="%(asctime)s %(levelname)s %(name)s[workers]: %(message)s"
     )
@@ -38,7 +35,7 @@ def run(
     broker = StubBroker()
     dramatiq.set_broker(broker)
     tasks = Tasks(app, broker)
-    processor = Processor(app, tasks.dispatch, waiting=waiting)
+    processor = Processor(app, tasks.dispatch)
     worker = Worker(broker, worker_threads=settings.worker_threads, worker_timeout=100)
     processor.start()
     worker.start()

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from gateway import pipeline
 from gateway.bootstrap import App
-from gateway.intake import Flag
 from gateway.pipeline.context import Env, Envelope, MailContext, Outcome
+from storage import spool
 from storage.db import reading
 from storage.models import InboundMail, MailStatus
 
@@ -112,13 +112,12 @@ def _run_one(
 def process_batch(
     app: App,
     mail_ids: list[int],
-    waiting: Flag | None = None,
     contexts: dict[int, MailContext] | None = None,
 ) -> tuple[list[Processed], int]:
     """Several mails in one unit of work: one commit (one fsync) for all of them.
 
     Returns what was processed and how many of ``mail_ids`` were taken: the batch ends early
-    when the intake is waiting for the database (``waiting``) or after ``BATCH_SECONDS``. Each
+    after ``BATCH_SECONDS``, so that other writers (delivery, the CLI) are not kept waiting. Each
     mail is still all-or-nothing: if any of them raises, the whole batch is rolled back and
     every mail is taken again in a transaction of its own, where a failure quarantines that
     mail only.
@@ -137,7 +136,7 @@ def process_batch(
                     taken.append(mail_id)
                     mail, ready = claimed.get(mail_id), contexts.pop(mail_id, None)
                     done.append(_run_one(app, session, mail, cache, ready))
-                    if (waiting is not None and waiting.value) or time.monotonic() > deadline:
+                    if time.monotonic() > deadline:
                         break
             return [p for p in done if p is not None], len(taken)
         except Exception as exc:
@@ -198,31 +197,24 @@ def pending_ids(app: App, limit: int = BATCH) -> list[int]:
         )
 
 
-def drain(app: App, dispatch: Dispatch = no_dispatch, waiting: Flag | None = None) -> int:
-    """Process every mail waiting in ``received``, handing new outbox rows to ``dispatch``.
-
-    Between two units of work it steps aside while the intake wants the database (``waiting``):
-    accepting mail comes before working on it.
-    """
+def drain(app: App, dispatch: Dispatch = no_dispatch) -> int:
+    """Process every mail waiting in ``received`` (and in the spool), handing new outbox rows
+    to ``dispatch``."""
     done = 0
     size = max(1, app.settings.process_batch)
     contexts: dict[int, MailContext] = {}  # decoded ahead, kept across early-ended batches
-    while ids := pending_ids(app):
+    while True:
+        spool.move(app.engine)
+        ids = pending_ids(app)
+        if not ids:
+            return done
         start = 0
         while start < len(ids):
             batch = ids[start : start + size]
-            processed, taken = process_batch(app, batch, waiting, contexts)
+            processed, taken = process_batch(app, batch, contexts)
             dispatch([i for p in processed for i in p.outbox_ids])
             start += taken
-            _step_aside(waiting)
         done += len(ids)
-    return done
-
-
-def _step_aside(waiting: Flag | None, longest: float = 0.05) -> None:
-    deadline = time.monotonic() + longest
-    while waiting is not None and waiting.value and time.monotonic() < deadline:
-        time.sleep(0.0002)
 
 
 class Processor:
@@ -233,11 +225,9 @@ class Processor:
         app: App,
         dispatch: Dispatch = no_dispatch,
         idle_seconds: float = 5.0,
-        waiting: Flag | None = None,
     ) -> None:
         self._app = app
         self._dispatch = dispatch
-        self._waiting = waiting
         self._idle = idle_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -258,7 +248,7 @@ class Processor:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
-                drain(self._app, self._dispatch, self._waiting)
+                drain(self._app, self._dispatch)
             except Exception:  # the database is away: keep the mail, try again shortly
                 log.exception("processing paused")
             self._wake.wait(self._idle)

@@ -15,6 +15,7 @@ from gateway.bootstrap import App
 from gateway.imap import ImapPoller, envelope_of
 from gateway.intake import Arrival, HeaderFacts, Intake, Receipt, Stored
 from storage.db import make_engine
+from storage import spool
 from storage.models import InboundMail
 from tests.conftest import unavailable
 from tests.dovecot import Dovecot, DovecotUnavailable
@@ -44,6 +45,7 @@ def intake(app: App) -> Iterator[Intake]:
 
 
 def stored(app: App) -> list[InboundMail]:
+    spool.move(app.engine)
     with app.sessions() as session:
         return list(session.scalars(select(InboundMail).order_by(InboundMail.id)))
 
@@ -191,6 +193,9 @@ def test_mail_committed_before_a_crash_is_not_stored_twice(
 def test_failed_store_deletes_nothing(dovecot: Dovecot, tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'missing' / 'helpdesk.db'}")
     broken = Intake(engine)
+    spooled = spool.spool_for(engine)
+    assert spooled is not None
+    spool.spooled_mails.drop(spooled)  # the disk the intake writes to is gone
     broken.start()
     try:
         dovecot.append(customer_mail(1), customer_mail(2))
@@ -198,6 +203,7 @@ def test_failed_store_deletes_nothing(dovecot: Dovecot, tmp_path: Path) -> None:
             ImapPoller(dovecot.url, broken, 60).poll_once()
     finally:
         broken.stop()
+        spool.release(engine)
         engine.dispose()
     assert len(dovecot.uids()) == 2
     with dovecot.client() as client:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from gateway import tokens
 from gateway.bootstrap import App
+from storage import spool
 from storage.models import (
     Customer,
     EventKind,
@@ -301,6 +302,9 @@ def test_storage_failure_answers_451(tmp_path: object, app: App) -> None:
     )
     running = GatewayThread(broken)
     running.start()
+    spooled = spool.spool_for(broken.engine)
+    assert spooled is not None
+    spool.spooled_mails.drop(spooled)  # the disk the edge writes to is gone
     try:
         with running.smtp() as client, pytest.raises(smtplib.SMTPDataError) as refused:
             client.sendmail("alice@customer.test", ["support@example.com"], mail().as_bytes())
