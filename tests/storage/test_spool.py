@@ -1,0 +1,87 @@
+"""The SQLite intake spool: mail waits there after its 250, and moves once, in order."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from gateway.bootstrap import App, build
+from gateway.intake import Arrival, Intake, Stored
+from gateway.settings import Settings
+from storage import spool
+from storage.models import InboundMail
+from tests.helpers import mail
+
+
+@pytest.fixture
+def intake(app: App) -> Iterator[Intake]:
+    running = Intake(app.engine, window_seconds=0.001)
+    running.start()
+    yield running
+    running.stop()
+
+
+def store(intake: Intake, raw: bytes) -> Stored:
+    arrival = Arrival(raw, "alice@customer.test", ("support@example.com",), source="test")
+    return intake.submit(arrival).result(timeout=30).stored
+
+
+def stored_ids(app: App) -> list[str]:
+    with app.sessions() as session:
+        return list(session.scalars(select(InboundMail.message_id).order_by(InboundMail.id)))
+
+
+def test_only_sqlite_files_have_a_spool() -> None:
+    assert str(spool.spool_path("sqlite:////srv/var/helpdesk.db")) == "/srv/var/helpdesk.spool.db"
+    assert spool.spool_path("sqlite://") is None
+    assert spool.spool_path("postgresql://postgres@127.0.0.1/helpdesk") is None
+
+
+def test_mail_waits_in_the_spool_then_moves_once_in_arrival_order(app: App, intake: Intake) -> None:
+    mails = [mail(subject=f"Mail {n}", message_id=f"<m{n}@customer.test>") for n in range(3)]
+    for message in mails:
+        assert store(intake, message.as_bytes()) is Stored.NEW
+    if spool.spool_for(app.engine) is None:  # PostgreSQL: the edge wrote inbound_mails itself
+        assert spool.waiting(app.engine) == 0 and spool.move(app.engine) == 0
+    else:
+        assert spool.waiting(app.engine) == 3 and stored_ids(app) == []
+        assert spool.move(app.engine) == 3
+        assert spool.move(app.engine) == 0 and spool.waiting(app.engine) == 0
+    assert stored_ids(app) == ["<m0@customer.test>", "<m1@customer.test>", "<m2@customer.test>"]
+
+
+def test_a_crash_between_copy_and_delete_stores_nothing_twice(
+    settings: Settings, sqlite_template: Path, tmp_path: Path
+) -> None:
+    shutil.copy(sqlite_template, tmp_path / "own.db")
+    app = build(settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'own.db'}"}))
+    spooled = spool.spool_for(app.engine)
+    assert spooled is not None
+    running = Intake(app.engine)
+    running.start()
+    try:
+        store(running, mail(message_id="<once@customer.test>").as_bytes())
+    finally:
+        running.stop()
+    with spooled.connect() as connection:
+        rows = [dict(r) for r in connection.execute(select(spool.spooled_mails)).mappings()]
+    spool.move(app.engine)
+    with spooled.begin() as connection:
+        connection.execute(spool.spooled_mails.insert(), rows)  # as if the delete never ran
+    assert spool.move(app.engine) == 1
+    assert stored_ids(app) == ["<once@customer.test>"]
+    app.close()
+
+
+def test_a_copy_of_a_mail_already_moved_is_dropped_by_the_move(app: App, intake: Intake) -> None:
+    raw = mail(message_id="<twice@customer.test>").as_bytes()
+    store(intake, raw)
+    spool.move(app.engine)
+    store(intake, raw)  # PostgreSQL sees the conflict at once; SQLite when it moves
+    spool.move(app.engine)
+    assert stored_ids(app) == ["<twice@customer.test>"]
+    assert spool.waiting(app.engine) == 0
