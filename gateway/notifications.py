@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.settings import Settings
-from gateway.tickets import active_agents
+from gateway.tickets import active_agents, first_public
 from gateway.tokens import Party, is_ours
 from storage.models import (
     Agent,
@@ -245,6 +245,9 @@ class Planner:
 
     def _first_message(self, ticket: Ticket) -> Message | None:
         if ticket.id not in self._firsts:
+            known = first_public(self.session).get(ticket.id)
+            if known is not None:
+                return known
             self._firsts[ticket.id] = self.session.scalar(
                 select(Message)
                 .where(Message.ticket_id == ticket.id, Message.kind == MessageKind.PUBLIC)

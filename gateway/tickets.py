@@ -116,6 +116,13 @@ def record(
     return event
 
 
+def first_public(session: Session) -> dict[int, Message]:
+    """The first public message of each ticket opened in this unit of work, by ticket id: what
+    notifications quote, known without reading it back."""
+    firsts: dict[int, Message] = session.info.setdefault("first_public", {})
+    return firsts
+
+
 def recorded(session: Session) -> list[TicketEvent]:
     """The events recorded in this unit of work so far: what notifications derive from."""
     events: list[TicketEvent] = session.info.setdefault("events", [])
@@ -153,6 +160,7 @@ def open_ticket(
     )
     session.add(ticket)
     session.flush()
+    session.info.setdefault("opened", set()).add(ticket.id)
     after = {
         "number": number,
         "subject": subject,
@@ -220,6 +228,8 @@ def add_message(
     )
     session.add(message)
     session.flush()
+    if kind is MessageKind.PUBLIC and ticket.id in session.info.get("opened", ()):
+        first_public(session).setdefault(ticket.id, message)
     for attachment in attachments:
         attach(session, message, attachment)
     ticket.updated_at = now

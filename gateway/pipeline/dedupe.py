@@ -16,6 +16,8 @@ from storage.models import Message, Ticket
 
 def stage(ctx: MailContext, env: Env) -> None:
     assert ctx.sender is not None
+    if ctx.customer is None and ctx.agent is None:
+        return  # nobody with this address has written before: nothing to repeat
     since = env.now - timedelta(minutes=env.settings.duplicate_window_minutes)
     query = (
         select(Ticket.number)
