@@ -12,7 +12,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
-from dramatiq import Broker, Middleware, Retry, Worker
+from dramatiq import Broker, Middleware, Worker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import exists, select, update
@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.bootstrap import App
 from gateway.settings import Settings
+from storage import spool
 from storage.models import Heartbeat, InboundMail, MailStatus
 from workers import delivery
 from workers.processor import drain
@@ -80,8 +81,10 @@ class Tasks:
         self.transport = transport or transport_for(
             settings.resolved_outbound, settings.smtp_timeout_seconds
         )
+        self.deliverer = delivery.Deliverer(app, self.renderer, self.transport)
         self.inbound_via_broker = inbound_via_broker
         self._draining = threading.Lock()
+        self._wanted = threading.Event()
         self.deliver = dramatiq.actor(
             actor_name="deliver",
             queue_name="outbox",
@@ -111,9 +114,19 @@ class Tasks:
             log.warning("could not enqueue deliveries (the reconciler will): %s", exc)
 
     def _deliver(self, outbox_id: int) -> None:
-        result = delivery.deliver(self.app, self.renderer, self.transport, outbox_id)
-        if result.state is delivery.Delivered.RETRY:
-            raise Retry(delay=int(result.retry_in * 1000))
+        """The row and those claimed with it. A retry is a new job, delayed by the backoff; a
+        row handed back unattempted gets a new job at once."""
+        results = self.deliverer.deliver(outbox_id)
+        for result in results:
+            if result.state is delivery.Delivered.RETRY:
+                self._retry(result.outbox_id, result.retry_in)
+        self.dispatch([r.outbox_id for r in results if r.state is delivery.Delivered.RELEASED])
+
+    def _retry(self, outbox_id: int, delay: float) -> None:
+        try:
+            self.deliver.send_with_options(args=(outbox_id,), delay=int(delay * 1000))
+        except Exception as exc:
+            log.warning("could not enqueue a retry of %s (the reconciler will): %s", outbox_id, exc)
 
     def _reconcile(self) -> None:
         interval = self.app.settings.reconcile_seconds
@@ -125,19 +138,24 @@ class Tasks:
         self.reconcile.send_with_options(delay=int(interval * 1000))
 
     def _inbound_waiting(self) -> bool:
+        if spool.waiting(self.app.engine):
+            return True
         with self.app.sessions() as session:
             return bool(
                 session.scalar(select(exists().where(InboundMail.status == MailStatus.RECEIVED)))
             )
 
     def _drain_inbound(self) -> None:
-        """One drain per process at a time: the others return, and their threads deliver."""
-        if not self._draining.acquire(blocking=False):
-            return
-        try:
-            drain(self.app, self.dispatch)
-        finally:
-            self._draining.release()
+        """One drain per process at a time. A wake that finds one running asks it to go round
+        once more (the mail that woke it may have come after its last look) and returns, so its
+        thread can deliver."""
+        self._wanted.set()
+        while self._wanted.is_set() and self._draining.acquire(blocking=False):
+            try:
+                self._wanted.clear()
+                drain(self.app, self.dispatch)
+            finally:
+                self._draining.release()
 
 
 class ReconcilerWatchdog(Middleware):

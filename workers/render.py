@@ -68,6 +68,10 @@ def sample_context() -> dict[str, Any]:
 
 
 class Renderer:
+    """One per process: each template is compiled on first use and kept in the environment's
+    cache, never looked at on disk again (a changed file counts from the next start, where
+    ``check`` tries it)."""
+
     def __init__(self, override_dir: Path | None = None) -> None:
         loaders = [FileSystemLoader(str(override_dir))] if override_dir else []
         loaders.append(FileSystemLoader(str(BUILT_IN)))
@@ -75,6 +79,7 @@ class Renderer:
             loader=ChoiceLoader(loaders),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
             keep_trailing_newline=True,
+            auto_reload=False,
         )
 
     def render(self, template: str, context: dict[str, Any]) -> tuple[str, str]:

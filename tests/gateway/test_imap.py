@@ -14,8 +14,8 @@ from sqlalchemy import Engine, select
 from gateway.bootstrap import App
 from gateway.imap import ImapPoller, envelope_of
 from gateway.intake import Arrival, HeaderFacts, Intake, Receipt, Stored
-from storage.db import make_engine
 from storage import spool
+from storage.db import make_engine
 from storage.models import InboundMail
 from tests.conftest import unavailable
 from tests.dovecot import Dovecot, DovecotUnavailable

@@ -34,9 +34,9 @@ def test_a_redelivered_job_sends_nothing_twice(app: App, sink: Sink) -> None:
     store_and_drain(app, mail().as_bytes())  # the row is written; no worker runs here
     with app.sessions() as session:
         row_id = session.scalars(select(Outbox.id)).one()
-    renderer, transport = Renderer(), transport_for(sink.url)
-    first = delivery.deliver(app, renderer, transport, row_id)
-    again = delivery.deliver(app, renderer, transport, row_id)
+    deliverer = delivery.Deliverer(app, Renderer(), transport_for(sink.url))
+    [first] = deliverer.deliver(row_id)
+    [again] = deliverer.deliver(row_id)
     assert (first.state, again.state) == (delivery.Delivered.SENT, delivery.Delivered.SKIPPED)
     assert len(sink.received) == 1
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from gateway.cli import main
-from workers.compose import Draft, HeaderInjection, compose
+from gateway.pipeline.parse import Attachment
+from workers.compose import WIRE, Draft, HeaderInjection, compose
 from workers.render import TEMPLATES, Renderer, TemplateProblem, sample_context
 
 
@@ -94,3 +98,74 @@ def test_headers_thread_the_conversation() -> None:
 def test_header_values_with_cr_or_lf_are_refused(field: str) -> None:
     with pytest.raises((HeaderInjection, ValueError)):
         compose(draft(**{field: "x\r\nBcc: victim@example.org"}), "support@example.com", "S")
+
+
+def wire(**changes: object) -> bytes:
+    return compose(draft(**changes), "support@example.com", "Support").as_bytes(policy=WIRE)
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_on_the_wire_ids_stay_as_they_are_and_only_the_rest_is_encoded() -> None:
+    long_id = "<" + "A1B2C3D4" * 9 + "@EXCH01.corp.customer.test>"
+    subject = "Über die Störung im zweiten Stock: der Drucker brennt seit heute früh"
+    raw = wire(subject=subject, recipient_name="Zoë Ünicode", references=("<a@b.test>", long_id))
+    text = raw.decode("ascii")
+    assert "\n" not in text.replace("\r\n", "") and "\r" not in text.replace("\r\n", "")
+    assert max(len(line) for line in text.split("\r\n")) <= 998
+    assert f"\r\nIn-Reply-To: {long_id}\r\n" in text
+    assert f"\r\nReferences: <a@b.test> {long_id}\r\n" in text
+    assert "\r\nMessage-ID: <1.tkt-aaaaaa@example.com>\r\n" in text
+    words = re.findall(r"=\?utf-8\?[bq]\?[^?]*\?=", text, re.IGNORECASE)
+    assert words and max(len(word) for word in words) <= 75
+    mail = parsed(raw)
+    assert mail["Subject"] == f"[TKT-AAAAAA] {subject}"
+    assert mail["To"].addresses[0].display_name == "Zoë Ünicode"
+    assert mail["From"] == "Support <support@example.com>"
+    assert mail["Reply-To"] == "support+tok@example.com"
+    assert mail["Auto-Submitted"] == "auto-replied"
+    assert mail["X-Auto-Response-Suppress"] == "All"
+    assert mail["Date"].datetime is not None and mail["MIME-Version"] == "1.0"
+
+
+def test_a_long_references_header_folds_between_ids_never_encoded() -> None:
+    ids = tuple(f"<{i:03d}.{'x' * 80}@customer.test>" for i in range(20))
+    text = wire(references=ids).decode("ascii")
+    assert max(len(line) for line in text.split("\r\n")) <= 998
+    assert "=?" not in text.split("\r\n\r\n", 1)[0]
+    mail = parsed(text.encode())
+    assert mail["References"].split() == list(ids) and mail["In-Reply-To"] == ids[-1]
+
+
+def test_the_text_and_html_alternatives_survive_the_wire() -> None:
+    plain = "Hello Zoë,\n" + "long line " * 120 + "\nend = here \n"
+    mail = parsed(wire(text=plain, html="<p>“Hello”</p>\n"))
+    assert mail.get_content_type() == "multipart/alternative"
+    text, html = mail.iter_parts()
+    assert text["Content-Transfer-Encoding"] == "quoted-printable"
+    assert text.get_content().replace("\r\n", "\n") == plain
+    assert html.get_content_type() == "text/html"
+    assert html.get_content().replace("\r\n", "\n") == "<p>“Hello”</p>\n"
+    ascii_only = parsed(wire(text="Plain and short.\n"))
+    assert next(ascii_only.iter_parts())["Content-Transfer-Encoding"] == "7bit"
+
+
+def test_attachments_keep_their_names_and_bytes() -> None:
+    files = (
+        Attachment("straße.pdf", "application/pdf", b"%PDF-1.4 \x00\xff"),
+        Attachment('a "quoted" name.txt', "text/plain", b"plain\r\ntext\n"),
+    )
+    mail = parsed(wire(attachments=files))
+    assert mail.get_content_type() == "multipart/mixed"
+    assert next(mail.iter_parts()).get_content_type() == "multipart/alternative"
+    got = [
+        (a.get_filename(), a.get_content_type(), a.get_payload(decode=True))
+        for a in mail.iter_attachments()
+    ]
+    assert got == [(f.filename, f.content_type, f.content) for f in files]
+    with pytest.raises(HeaderInjection):
+        wire(attachments=(Attachment("x\r\nBcc: v@example.org", "text/plain", b""),))
