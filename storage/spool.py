@@ -58,6 +58,7 @@ spooled_mails = Table(
     Column("from_address", String(320), nullable=False),
     Column("size", Integer, nullable=False),
     Column("raw", LargeBinary, nullable=False),
+    sqlite_autoincrement=True,  # an id is never reused: a late mover can delete only its rows
 )
 CARRIED = tuple(c.name for c in spooled_mails.columns if c.name != "id")
 
@@ -132,8 +133,11 @@ def move(main: Engine) -> int:
     insert = sqlite.insert(InboundMail).on_conflict_do_nothing(index_elements=["dedupe_key"])
     with main.begin() as connection:
         kept = connection.execute(insert.returning(InboundMail.id), batch).all()
-    with spool.begin() as connection:
-        connection.execute(delete(spooled_mails).where(spooled_mails.c.id.in_(ids)))
+    moved = spooled_mails.c.id.in_(ids) & spooled_mails.c.dedupe_key.in_(
+        [row["dedupe_key"] for row in batch]
+    )
+    with spool.begin() as connection:  # only rows now in inbound_mails, by id and by key
+        connection.execute(delete(spooled_mails).where(moved))
     if len(kept) < len(batch):
         log.info(
             "%d spooled mail(s) were already stored: dropped as duplicates", len(batch) - len(kept)

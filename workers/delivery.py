@@ -31,7 +31,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from gateway import tokens
 from gateway.bootstrap import App
 from gateway.pipeline.parse import Attachment
-from storage.db import reading
+from storage.db import reading, single_statements
 from storage.models import Blob, Customer, MessageAttachment, Outbox, OutboxStatus
 from workers.compose import WIRE, Draft, compose
 from workers.render import Renderer
@@ -169,6 +169,7 @@ class Deliverer:
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
         self.budget = settings.delivery_lease_seconds / 2
         self.reader = reading(app.engine)
+        self.writer = single_statements(app.engine)
         self.batch = batch
         self.pace = 0.0  # seconds per send, a moving average over this process's threads
 
@@ -213,7 +214,7 @@ class Deliverer:
             return self._failed(claim, exc)
         finally:
             self.pace += (time.monotonic() - started - self.pace) / 2
-        with self.app.engine.begin() as connection:
+        with self.writer.begin() as connection:
             connection.execute(
                 _SENT, {"row": claim.id, "reply": answer[:2000], "at": datetime.now(UTC)}
             )
@@ -300,7 +301,7 @@ class Deliverer:
         return Result(claim.id, Delivered.RETRY, retry_in=delay, reply=exc.reply)
 
     def _release(self, claims: list[Claim]) -> None:
-        with self.app.engine.begin() as connection:
+        with self.writer.begin() as connection:
             connection.execute(
                 _RELEASE, {"rows": [c.id for c in claims], "lease": claims[0].lease_until}
             )

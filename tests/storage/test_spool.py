@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,3 +86,36 @@ def test_a_copy_of_a_mail_already_moved_is_dropped_by_the_move(app: App, intake:
     spool.move(app.engine)
     assert stored_ids(app) == ["<twice@customer.test>"]
     assert spool.waiting(app.engine) == 0
+
+
+def test_concurrent_movers_lose_nothing_while_mail_streams_in(
+    settings: Settings, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """Two movers racing (two worker processes) while the spool empties and fills again: a
+    mover that read a batch late must not delete mail that arrived since (ids are not reused)."""
+    shutil.copy(sqlite_template, tmp_path / "race.db")
+    app = build(settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'race.db'}"}))
+    running = Intake(app.engine, window_seconds=0)
+    running.start()
+    stop = threading.Event()
+
+    def mover() -> None:
+        while not stop.is_set():
+            spool.move(app.engine)
+
+    movers = [threading.Thread(target=mover) for _ in range(2)]
+    for thread in movers:
+        thread.start()
+    try:
+        sent = [f"<race{n}@customer.test>" for n in range(300)]
+        for message_id in sent:
+            store(running, mail(subject=message_id, message_id=message_id).as_bytes())
+    finally:
+        stop.set()
+        for thread in movers:
+            thread.join()
+        running.stop()
+    while spool.move(app.engine):
+        pass
+    assert sorted(stored_ids(app)) == sorted(sent)
+    app.close()
