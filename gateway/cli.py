@@ -22,6 +22,7 @@ from gateway.intake import dedupe_key, header_facts
 from gateway.pipeline.context import Env, Envelope, MailContext
 from gateway.serve import serve as run_server
 from gateway.settings import Settings
+from storage import spool
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import Agent, Group, InboundMail, MailStatus, Priority, Role, Status
 from storage.queries import TicketFilter, list_tickets, ticket_detail
@@ -280,6 +281,10 @@ def mail_list(status: str, limit: int) -> None:
         click.echo(f"{mail_id:>8}  {received:%Y-%m-%d %H:%M}  {sender:<30} {outcome}: {reason}")
     if not rows:
         click.echo(f"No {status} mail.")
+    spooled = spool.waiting(app.engine) if status == MailStatus.RECEIVED else 0
+    if spooled:
+        click.echo(f"{spooled} more in the intake spool, not yet taken up by the pipeline.")
+    app.close()
 
 
 @mail.command("replay")

@@ -105,17 +105,27 @@ def tickets(app: App) -> list[Ticket]:
         return list(session.scalars(select(Ticket).order_by(Ticket.id)))
 
 
-def store_and_drain(
+def store_raw(
     app: App,
     raw: bytes,
     to: tuple[str, ...] = ("support@example.com",),
     sender: str = "alice@customer.test",
 ) -> None:
-    """Commit ``raw`` through the real intake (as the edge would), then run the pipeline on it."""
+    """Commit ``raw`` through the real intake, as the edge would."""
     intake = Intake(app.engine)
     intake.start()
     try:
         intake.submit(Arrival(raw, sender, to, source="test")).result(timeout=30)
     finally:
         intake.stop()
+
+
+def store_and_drain(
+    app: App,
+    raw: bytes,
+    to: tuple[str, ...] = ("support@example.com",),
+    sender: str = "alice@customer.test",
+) -> None:
+    """Commit ``raw`` through the real intake, then run the pipeline on it."""
+    store_raw(app, raw, to, sender)
     drain(app)

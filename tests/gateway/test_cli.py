@@ -16,6 +16,7 @@ from gateway import tickets as ticket_ops
 from gateway.bootstrap import App
 from gateway.cli import main
 from gateway.settings import Settings
+from storage import spool
 from storage.models import (
     Agent,
     AuthorKind,
@@ -27,7 +28,7 @@ from storage.models import (
     Status,
     Ticket,
 )
-from tests.helpers import mail
+from tests.helpers import mail, store_raw
 
 
 @pytest.fixture
@@ -196,6 +197,16 @@ def test_mail_replay_after_quarantine(cli: CliRunner, app: App) -> None:
     with app.sessions() as session:
         stored = session.scalars(select(InboundMail)).one()
         assert (stored.status, stored.outcome) == (MailStatus.PROCESSED, "new_ticket")
+
+
+def test_mail_list_received_counts_the_spool(cli: CliRunner, app: App) -> None:
+    store_raw(app, mail(subject="Not yet taken up").as_bytes())
+    listed = run(cli, "mail", "list", "--status", "received").output
+    if spool.spool_for(app.engine) is None:  # PostgreSQL: the edge wrote inbound_mails itself
+        assert "Not yet taken up" not in listed and "alice@customer.test" in listed
+    else:
+        assert "No received mail." in listed
+        assert "1 more in the intake spool, not yet taken up by the pipeline." in listed
 
 
 def test_console_entry_point_runs(settings: Settings) -> None:
