@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import enum
 import logging
+import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -147,6 +150,38 @@ _CLAIM_MORE = (
 )
 
 
+# SQLite: the own row and the others in one statement, a transaction of its own, so that the
+# write lock is taken and released within one call (``storage.db.single_statements``): a claim
+# in several statements may hold it while its thread waits for the interpreter lock, and the
+# other writers back off, sleeping up to 100 ms at a time. The subquery runs once here.
+_DUE = Outbox.__table__.alias("due")
+_CLAIM_BATCH = (
+    update(Outbox)
+    .where(
+        _CLAIMABLE,
+        or_(
+            Outbox.id == bindparam("own"),
+            Outbox.id.in_(
+                select(_DUE.c.id)
+                .where(
+                    _DUE.c.id != bindparam("own"),
+                    _DUE.c.status == OutboxStatus.PENDING,
+                    _DUE.c.next_attempt_at <= bindparam("due", type_=Outbox.next_attempt_at.type),
+                    or_(
+                        _DUE.c.lease_until.is_(None),
+                        _DUE.c.lease_until < bindparam("now", type_=Outbox.lease_until.type),
+                    ),
+                )
+                .order_by(_DUE.c.next_attempt_at)
+                .limit(bindparam("more"))
+            ),
+        ),
+    )
+    .values(_LEASE)
+    .returning(*_CLAIMED)
+)
+
+
 def _claim_others(connection: Connection, params: dict[str, Any]) -> list[Claim]:
     picked = connection.scalars(_OTHERS, params).all()
     if not picked:
@@ -169,7 +204,8 @@ class Deliverer:
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
         self.budget = settings.delivery_lease_seconds / 2
         self.reader = reading(app.engine)
-        self.writer = single_statements(app.engine)
+        self.single = single_statements(app.engine)
+        self._local = threading.local()
         self.batch = batch
         self.pace = 0.0  # seconds per send, a moving average over this process's threads
 
@@ -193,10 +229,14 @@ class Deliverer:
         """Lease the row ``outbox_id`` for one attempt, and with it other due rows (see the module
         docstring); nothing when the row is sent, failed, not due or leased."""
         params = {"own": outbox_id, "now": now, "due": now + EARLY, "lease": now + self.lease}
-        with self.reader.connect() as connection:
+        with self._one_statement() as connection:
             if connection.execute(_IS_CLAIMABLE, params).first() is None:
                 return []
         more = min(self.batch - 1, int(BATCH_SECONDS / max(self.pace, 1e-3)))
+        if self.app.engine.dialect.name == "sqlite":
+            with self._one_statement() as connection:
+                rows = connection.execute(_CLAIM_BATCH, params | {"more": more}).all()
+            return sorted((Claim(*row) for row in rows), key=lambda c: (c.id != outbox_id, c.id))
         with self.app.engine.begin() as connection:
             own = connection.execute(_CLAIM_OWN, params).first()
             if own is None:
@@ -214,12 +254,28 @@ class Deliverer:
             return self._failed(claim, exc)
         finally:
             self.pace += (time.monotonic() - started - self.pace) / 2
-        with self.writer.begin() as connection:
+        with self._one_statement() as connection:
             connection.execute(
                 _SENT, {"row": claim.id, "reply": answer[:2000], "at": datetime.now(UTC)}
             )
         log.info("%s: sent %s to %s", claim.message_id, claim.template, claim.recipient)
         return Result(claim.id, Delivered.SENT, reply=answer)
+
+    @contextmanager
+    def _one_statement(self) -> Iterator[Connection]:
+        """This thread's connection for statements that are each a transaction of their own
+        (``storage.db.single_statements``), kept open: most jobs are one such read, and a pool
+        checkout costs more than the read. A connection that fails is dropped."""
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None or connection.invalidated:
+            connection = self._local.connection = self.single.connect()
+        try:
+            yield connection
+            connection.commit()
+        except BaseException:
+            self._local.connection = None
+            connection.close()
+            raise
 
     def draft(self, claim: Claim) -> Draft:
         """The mail of ``claim``, rendered; attachments are added by ``_with_attachments``."""
@@ -301,7 +357,7 @@ class Deliverer:
         return Result(claim.id, Delivered.RETRY, retry_in=delay, reply=exc.reply)
 
     def _release(self, claims: list[Claim]) -> None:
-        with self.writer.begin() as connection:
+        with self._one_statement() as connection:
             connection.execute(
                 _RELEASE, {"rows": [c.id for c in claims], "lease": claims[0].lease_until}
             )

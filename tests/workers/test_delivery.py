@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from dramatiq import Message
 from dramatiq.brokers.stub import StubBroker
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from gateway.bootstrap import App, build
 from storage.models import Customer, Outbox, OutboxStatus
@@ -70,6 +70,17 @@ def test_a_job_sends_its_row_first_then_the_oldest_due(app: App, sink: Sink) -> 
         str(m.message["Message-ID"]) for m in sink.received
     }
     assert all((r.status, r.attempts) == (OutboxStatus.SENT, 1) for r in rows(app).values())
+
+
+def test_a_batch_takes_neither_rows_not_yet_due_nor_leased_ones(app: App, sink: Sink) -> None:
+    ids = pending(app, 4)
+    later, leased = datetime.now(UTC) + timedelta(minutes=5), datetime.now(UTC) + timedelta(hours=1)
+    with app.sessions.begin() as session:
+        session.execute(update(Outbox).where(Outbox.id == ids[1]).values(next_attempt_at=later))
+        session.execute(update(Outbox).where(Outbox.id == ids[2]).values(lease_until=leased))
+    deliverer = Deliverer(app, Renderer(), transport_for(sink.url), batch=8)
+    assert [r.outbox_id for r in deliverer.deliver(ids[0])] == [ids[0], ids[3]]
+    assert {r.status for i, r in rows(app).items() if i in ids[1:3]} == {OutboxStatus.PENDING}
 
 
 class Distant:
