@@ -46,6 +46,7 @@ BATCH = 16  # rows one job may send at most: its own and the next due ones
 BATCH_SECONDS = 0.1  # sending time one job takes on for other rows, at the recent pace
 EARLY = timedelta(seconds=1)  # a delayed retry may wake a little before its row is due
 MAX_BACKOFF = 6 * 3600.0
+SETTLED_MEMORY = 100_000  # settled row ids a worker process remembers
 
 
 class Delivered(enum.StrEnum):
@@ -206,11 +207,18 @@ class Deliverer:
         self.reader = reading(app.engine)
         self.single = single_statements(app.engine)
         self._local = threading.local()
+        self._settled: dict[int, None] = {}  # rows this process sent or gave up, oldest first
+        self._settled_lock = threading.Lock()
         self.batch = batch
         self.pace = 0.0  # seconds per send, a moving average over this process's threads
 
     def deliver(self, outbox_id: int) -> list[Result]:
-        """Deliver the row ``outbox_id`` and the rows claimed with it; its result comes first."""
+        """Deliver the row ``outbox_id`` and the rows claimed with it; its result comes first.
+
+        The job of a row this process has sent (or given up) with another's batch needs no
+        read: those states are final."""
+        if outbox_id in self._settled:
+            return [Result(outbox_id, Delivered.SKIPPED)]
         claims = self.claim(outbox_id, datetime.now(UTC))
         if not claims:
             return [Result(outbox_id, Delivered.SKIPPED)]
@@ -258,8 +266,15 @@ class Deliverer:
             connection.execute(
                 _SENT, {"row": claim.id, "reply": answer[:2000], "at": datetime.now(UTC)}
             )
+        self._settle(claim.id)
         log.info("%s: sent %s to %s", claim.message_id, claim.template, claim.recipient)
         return Result(claim.id, Delivered.SENT, reply=answer)
+
+    def _settle(self, outbox_id: int) -> None:
+        with self._settled_lock:
+            self._settled[outbox_id] = None
+            if len(self._settled) > SETTLED_MEMORY:
+                del self._settled[next(iter(self._settled))]
 
     @contextmanager
     def _one_statement(self) -> Iterator[Connection]:
@@ -353,6 +368,7 @@ class Deliverer:
                 )
         log.warning("%s: delivery to %s failed: %s", claim.message_id, claim.recipient, exc.reply)
         if give_up:
+            self._settle(claim.id)
             return Result(claim.id, Delivered.FAILED, reply=exc.reply)
         return Result(claim.id, Delivered.RETRY, retry_in=delay, reply=exc.reply)
 
