@@ -19,8 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str, busy_timeout_ms: int = 30000, **kwargs: Any) -> Engine:
-    """An engine for ``url``; on SQLite, ``busy_timeout_ms`` is how long a writer waits."""
+def make_engine(
+    url: str, busy_timeout_ms: int = 30000, synchronous: str = "FULL", **kwargs: Any
+) -> Engine:
+    """An engine for ``url``; on SQLite, ``busy_timeout_ms`` is how long a writer waits, and
+    ``synchronous`` NORMAL makes commits that survive a crash of the process but may be lost
+    with the machine's power (see ``bookkeeping``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         if parsed.drivername == "postgresql":
@@ -35,7 +39,7 @@ def make_engine(url: str, busy_timeout_ms: int = 30000, **kwargs: Any) -> Engine
         cursor = dbapi_connection.cursor()
         for pragma in (
             "journal_mode=WAL",
-            "synchronous=FULL",
+            f"synchronous={synchronous}",
             "foreign_keys=ON",
             f"busy_timeout={busy_timeout_ms}",
         ):
@@ -69,6 +73,17 @@ def single_statements(engine: Engine) -> Engine:
     waiting in BEGIN IMMEDIATE.
     """
     return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def bookkeeping(engine: Engine) -> Engine:
+    """An engine for delivery's bookkeeping (claims, "sent" marks): single statements, and on
+    SQLite commits without an fsync of their own (``synchronous=NORMAL``, durable at the next
+    checkpoint or FULL commit). Losing one to a power cut can only make a mail go out twice, with
+    the same Message-ID, never lose one; and SQLite's one write lock is held for microseconds
+    instead of an fsync, so delivery threads stop queueing for it."""
+    if engine.dialect.name != "sqlite":
+        return single_statements(engine)
+    return single_statements(make_engine(str(engine.url), synchronous="NORMAL"))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

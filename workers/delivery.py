@@ -34,7 +34,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from gateway import tokens
 from gateway.bootstrap import App
 from gateway.pipeline.parse import Attachment
-from storage.db import reading, single_statements
+from storage.db import bookkeeping, reading
 from storage.models import Blob, Customer, MessageAttachment, Outbox, OutboxStatus
 from workers.compose import WIRE, Draft, compose
 from workers.render import Renderer
@@ -205,7 +205,7 @@ class Deliverer:
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
         self.budget = settings.delivery_lease_seconds / 2
         self.reader = reading(app.engine)
-        self.single = single_statements(app.engine)
+        self.single = bookkeeping(app.engine)
         self._local = threading.local()
         self._settled: dict[int, None] = {}  # rows this process sent or gave up, oldest first
         self._settled_lock = threading.Lock()
