@@ -21,6 +21,7 @@ from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import select, text
 
 from gateway.bootstrap import App, build
+from gateway.intake import Intake
 from gateway.settings import Settings
 from storage.db import make_engine, upgrade
 from storage.models import Agent, Base, Message, MessageKind
@@ -106,6 +107,15 @@ def app(settings: Settings) -> Iterator[App]:
     app = build(settings)
     yield app
     app.close()
+
+
+@pytest.fixture
+def intake(app: App) -> Iterator[Intake]:
+    """The real intake, as the edge and the IMAP poller use it."""
+    running = Intake(app.engine, window_seconds=0.001)
+    running.start()
+    yield running
+    running.stop()
 
 
 @pytest.fixture

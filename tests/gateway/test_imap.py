@@ -36,14 +36,6 @@ def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
         server.stop()
 
 
-@pytest.fixture
-def intake(app: App) -> Iterator[Intake]:
-    running = Intake(app.engine, window_seconds=0.001)
-    running.start()
-    yield running
-    running.stop()
-
-
 def stored(app: App) -> list[InboundMail]:
     spool.move(app.engine)
     with app.sessions() as session:

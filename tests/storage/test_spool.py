@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from gateway.bootstrap import App, build
@@ -16,14 +14,6 @@ from gateway.settings import Settings
 from storage import spool
 from storage.models import InboundMail
 from tests.helpers import mail
-
-
-@pytest.fixture
-def intake(app: App) -> Iterator[Intake]:
-    running = Intake(app.engine, window_seconds=0.001)
-    running.start()
-    yield running
-    running.stop()
 
 
 def store(intake: Intake, raw: bytes) -> Stored:
