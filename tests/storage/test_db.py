@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select, update
 
 from gateway.bootstrap import App
-from storage.db import single_statements
+from storage.db import bookkeeping, single_statements
 from storage.models import Customer
 
 
@@ -32,3 +32,18 @@ def test_single_statements_commit_and_transactions_still_roll_back(app: App) -> 
             names = set(connection.scalars(select(Customer.name)))
             assert names == {"A"}
     assert count(app) == 3
+
+
+def test_bookkeeping_commits_do_not_wait_for_their_own_flush(app: App) -> None:
+    engine = bookkeeping(app.engine)
+    with engine.connect() as connection:
+        if app.engine.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        else:
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+    with app.engine.connect() as connection:  # the application's own commits stay durable
+        if app.engine.dialect.name == "sqlite":
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        else:
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    engine.dispose()
