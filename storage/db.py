@@ -76,17 +76,16 @@ def single_statements(engine: Engine) -> Engine:
 
 
 def bookkeeping(engine: Engine) -> Engine:
-    """An engine of its own for delivery's bookkeeping (claims, "sent" marks): single
-    statements whose commits do not wait for their own flush to disk (SQLite
+    """An engine of its own for delivery's bookkeeping (claims, "sent" marks), whose commits do
+    not wait for their own flush to disk (SQLite
     ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``); they become durable with the
     next flush, a fraction of a second later. Losing one to a power cut or a database crash can
     only make a mail go out twice, with the same Message-ID, never lose one; and a delivery
     thread no longer holds SQLite's one write lock, or waits, across an fsync per mail."""
     url = engine.url.render_as_string(hide_password=False)
     if engine.dialect.name == "sqlite":
-        return single_statements(make_engine(url, synchronous="NORMAL"))
-    options = {"options": "-c synchronous_commit=off"}
-    return single_statements(make_engine(url, connect_args=options))
+        return make_engine(url, synchronous="NORMAL")
+    return make_engine(url, connect_args={"options": "-c synchronous_commit=off"})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

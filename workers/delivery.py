@@ -34,7 +34,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from gateway import tokens
 from gateway.bootstrap import App
 from gateway.pipeline.parse import Attachment
-from storage.db import bookkeeping, reading
+from storage.db import bookkeeping, reading, single_statements
 from storage.models import Blob, Customer, MessageAttachment, Outbox, OutboxStatus
 from workers.compose import WIRE, Draft, compose
 from workers.render import Renderer
@@ -205,7 +205,8 @@ class Deliverer:
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
         self.budget = settings.delivery_lease_seconds / 2
         self.reader = reading(app.engine)
-        self.single = bookkeeping(app.engine)
+        self.bookkeeping = bookkeeping(app.engine)
+        self.single = single_statements(self.bookkeeping)
         self._local = threading.local()
         self._settled: dict[int, None] = {}  # rows this process sent or gave up, oldest first
         self._settled_lock = threading.Lock()
@@ -245,7 +246,7 @@ class Deliverer:
             with self._one_statement() as connection:
                 rows = connection.execute(_CLAIM_BATCH, params | {"more": more}).all()
             return sorted((Claim(*row) for row in rows), key=lambda c: (c.id != outbox_id, c.id))
-        with self.app.engine.begin() as connection:
+        with self.bookkeeping.begin() as connection:
             own = connection.execute(_CLAIM_OWN, params).first()
             if own is None:
                 return []

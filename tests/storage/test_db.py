@@ -36,7 +36,7 @@ def test_single_statements_commit_and_transactions_still_roll_back(app: App) -> 
 
 def test_bookkeeping_commits_do_not_wait_for_their_own_flush(app: App) -> None:
     engine = bookkeeping(app.engine)
-    with engine.connect() as connection:
+    with single_statements(engine).connect() as connection:
         if app.engine.dialect.name == "sqlite":
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         else:
