@@ -77,11 +77,11 @@ def single_statements(engine: Engine) -> Engine:
 
 def bookkeeping(engine: Engine) -> Engine:
     """An engine of its own for delivery's bookkeeping (claims, "sent" marks), whose commits do
-    not wait for their own flush to disk (SQLite
-    ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``); they become durable with the
-    next flush, a fraction of a second later. Losing one to a power cut or a database crash can
-    only make a mail go out twice, with the same Message-ID, never lose one; and a delivery
-    thread no longer holds SQLite's one write lock, or waits, across an fsync per mail."""
+    not wait for their own flush to disk (SQLite ``synchronous=NORMAL``, PostgreSQL
+    ``synchronous_commit=off``); they become durable with the next flush, a fraction of a second
+    later. Losing one to a power cut or a database crash can only make a mail go out twice, with
+    the same Message-ID, never lose one; and a delivery thread no longer holds SQLite's one write
+    lock, or waits, across an fsync per mail."""
     url = engine.url.render_as_string(hide_password=False)
     if engine.dialect.name == "sqlite":
         return make_engine(url, synchronous="NORMAL")

@@ -61,6 +61,11 @@ spooled_mails = Table(
     sqlite_autoincrement=True,  # an id is never reused: a late mover can delete only its rows
 )
 CARRIED = tuple(c.name for c in spooled_mails.columns if c.name != "id")
+_TO_INBOUND = (
+    sqlite.insert(InboundMail)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(InboundMail.id)
+)
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -75,9 +80,13 @@ def spool_path(database_url: str) -> Path | None:
     return main.with_name(f"{main.stem}.spool{main.suffix}")
 
 
+def _path_of(main: Engine) -> Path | None:
+    return spool_path(main.url.render_as_string(hide_password=False))
+
+
 def spool_for(main: Engine) -> Engine | None:
     """The spool engine of ``main`` (one per file and process), or None without a spool."""
-    path = spool_path(main.url.render_as_string(hide_password=False))
+    path = _path_of(main)
     if path is None:
         return None
     with _lock:
@@ -91,7 +100,7 @@ def spool_for(main: Engine) -> Engine | None:
 
 def release(main: Engine) -> None:
     """Close the spool's connections (when its application closes)."""
-    path = spool_path(main.url.render_as_string(hide_password=False))
+    path = _path_of(main)
     with _lock:
         engine = _engines.pop(str(path), None) if path else None
     if engine is not None:
@@ -130,9 +139,8 @@ def move(main: Engine) -> int:
             .order_by(spooled_mails.c.id)
         ).mappings()
         batch = [dict(row) for row in rows]
-    insert = sqlite.insert(InboundMail).on_conflict_do_nothing(index_elements=["dedupe_key"])
     with main.begin() as connection:
-        kept = connection.execute(insert.returning(InboundMail.id), batch).all()
+        kept = connection.execute(_TO_INBOUND, batch).all()
     moved = spooled_mails.c.id.in_(ids) & spooled_mails.c.dedupe_key.in_(
         [row["dedupe_key"] for row in batch]
     )
