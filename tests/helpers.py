@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import smtplib
+import subprocess
 import threading
 import time
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -17,6 +20,31 @@ from gateway.serve import Gateway
 from storage import spool
 from storage.models import InboundMail, MailStatus, Ticket
 from workers.processor import drain
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def _corpora() -> Path:
+    """``../shared/corpora`` beside the repository, or ``$HELPDESK_CORPORA``. A clone made
+    elsewhere (CI's clean clone in a temporary directory) looks beside the repository it was
+    cloned from."""
+    if os.environ.get("HELPDESK_CORPORA"):
+        return Path(os.environ["HELPDESK_CORPORA"])
+    beside = REPOSITORY.parent / "shared" / "corpora"
+    if beside.is_dir():
+        return beside
+    origin = subprocess.run(
+        ["git", "-C", str(REPOSITORY), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if origin and Path(origin).is_dir():
+        return Path(origin).resolve().parent / "shared" / "corpora"
+    return beside
+
+
+CORPORA = _corpora()
 
 
 class GatewayThread:

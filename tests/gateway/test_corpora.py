@@ -31,10 +31,9 @@ from storage.models import (
     MessageAttachment,
     Ticket,
 )
-from tests.helpers import GatewayThread
+from tests.helpers import CORPORA, GatewayThread
 from workers.processor import drain
 
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
 NOTES = {"README.md", "EXPECTED.md", "EXPECTED.tsv", "MANIFEST.tsv"}
 FALLBACK_SENDER = "corpus@sender.test"
 SMTP_LINE_LIMIT = 998

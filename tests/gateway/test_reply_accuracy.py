@@ -23,14 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 
 from gateway.pipeline.clean import new_text
 from gateway.pipeline.parse import parse
+from tests.helpers import CORPORA
 
-CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
 THRESHOLD = 0.93
 HAND = "hand/"  # the name prefix of a hand-written case (its text is ``body``, not a file)
 HTML_PART = "#html"  # a name suffix: the text/html alternative of a corpus .eml, on its own
