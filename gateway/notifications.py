@@ -56,16 +56,14 @@ class Planner:
         self.settings = settings
         self.now = now
         self.domain = settings.support_addresses[0].rpartition("@")[2]
-        self._firsts: dict[int, Message | None] = {}
+        self._firsts: dict[Ticket, Message | None] = {}
 
     def plan(self, events: Iterable[TicketEvent], *, automated: bool = False) -> list[Outbox]:
         rows: list[Outbox] = []
-        created = {e.ticket_id for e in events if e.kind is EventKind.TICKET_CREATED}
+        created = {e.ticket for e in events if e.kind is EventKind.TICKET_CREATED}
         for event in events:
-            ticket = self.session.get(Ticket, event.ticket_id)
-            assert ticket is not None
-            message = self.session.get(Message, event.message_id) if event.message_id else None
-            rows += self._for_event(event, ticket, message, automated, event.ticket_id in created)
+            ticket = event.ticket
+            rows += self._for_event(event, ticket, event.message, automated, ticket in created)
         self.session.add_all(rows)
         return rows
 
@@ -110,23 +108,37 @@ class Planner:
 
     def _ack(self, ticket: Ticket) -> list[Outbox]:
         customer = ticket.customer
-        if customer.bouncing or self._is_ours(customer.email) or self._ack_limit_reached(customer):
+        if customer.bouncing or self._is_ours(customer.email):
             return []
+        sent = self._acks_sent([customer.email])
+        if sent[customer.email] >= self.settings.ack_limit_per_hour:
+            return []
+        sent[customer.email] += 1
         first = self._first_message(ticket)
         return [self._row(ticket, self._customer(customer), "customer/ack", CUSTOMER, first)]
 
-    def _ack_limit_reached(self, customer: Customer) -> bool:
-        since = self.now - timedelta(hours=1)
-        sent = self.session.scalar(
-            select(func.count())
-            .select_from(Outbox)
-            .where(
-                Outbox.recipient == customer.email,
-                Outbox.template == "customer/ack",
-                Outbox.created_at >= since,
+    def preload(self, emails: Iterable[str]) -> None:
+        """Read ahead what planning for mail from ``emails`` will ask: one query for a batch."""
+        self._acks_sent(emails)
+
+    def _acks_sent(self, emails: Iterable[str]) -> dict[str, int]:
+        """Acknowledgements to each address in the last hour (the rate limit), counted once per
+        unit of work and kept up to date as this one plans more."""
+        sent: dict[str, int] = self.session.info.setdefault("acks_sent", {})
+        wanted = {email for email in emails if email not in sent}
+        if wanted:
+            sent.update(dict.fromkeys(wanted, 0))
+            counted = self.session.execute(
+                select(Outbox.recipient, func.count())
+                .where(
+                    Outbox.recipient.in_(wanted),
+                    Outbox.template == "customer/ack",
+                    Outbox.created_at >= self.now - timedelta(hours=1),
+                )
+                .group_by(Outbox.recipient)
             )
-        )
-        return (sent or 0) >= self.settings.ack_limit_per_hour
+            sent.update({email: count for email, count in counted})
+        return sent
 
     def rejected(self, email: str, name: str, subject: str, reasons: str) -> Outbox | None:
         """The explanatory reply to a mail that could not become a ticket."""
@@ -180,7 +192,7 @@ class Planner:
         context.update(extra)
         row = Outbox(
             message_id=message_id_for(ticket.number if ticket else "direct", self.domain),
-            ticket_id=ticket.id if ticket else None,
+            ticket=ticket,
             template=template,
             recipient=recipient.email,
             audience=CUSTOMER if recipient.party is Party.CUSTOMER else AGENT,
@@ -231,6 +243,8 @@ class Planner:
         return [Recipient(a.email, a.name, Party.AGENT, a.id) for a in agents]
 
     def _participants(self, ticket: Ticket) -> list[Customer]:
+        if ticket.id is None:
+            return []  # opened in this unit of work: adding participants would have flushed it
         return list(
             self.session.scalars(
                 select(Customer)
@@ -241,20 +255,22 @@ class Planner:
         )
 
     def _customer(self, customer: Customer) -> Recipient:
+        if customer.id is None:
+            self.session.flush()  # new in this unit of work: the Reply-To token names its id
         return Recipient(customer.email, customer.name, Party.CUSTOMER, customer.id)
 
     def _first_message(self, ticket: Ticket) -> Message | None:
-        if ticket.id not in self._firsts:
-            known = first_public(self.session).get(ticket.id)
-            if known is not None:
+        if ticket not in self._firsts:
+            known = first_public(self.session).get(ticket)
+            if known is not None or ticket.id is None:
                 return known
-            self._firsts[ticket.id] = self.session.scalar(
+            self._firsts[ticket] = self.session.scalar(
                 select(Message)
                 .where(Message.ticket_id == ticket.id, Message.kind == MessageKind.PUBLIC)
                 .order_by(Message.id)
                 .limit(1)
             )
-        return self._firsts[ticket.id]
+        return self._firsts[ticket]
 
     def _row(
         self,
@@ -269,8 +285,9 @@ class Planner:
             raise ValueError(f"refusing to put a {message.kind.value} message in a customer mail")
         return Outbox(
             message_id=message_id_for(ticket.number, self.domain),
-            ticket_id=ticket.id,
-            event_id=event.id if event is not None else None,
+            ticket=ticket,
+            event=event,
+            quoted=message,
             template=template,
             recipient=recipient.email,
             audience=audience,
@@ -315,7 +332,6 @@ class Planner:
         }
         if message is not None:
             context["message"] = {
-                "id": message.id,
                 "kind": message.kind.value,
                 "author": message.author_email,
                 "author_kind": message.author_kind.value,

@@ -69,13 +69,37 @@ def sla_policy(session: Session, priority: Priority) -> SlaPolicy | None:
     return policies.get(priority)
 
 
+def known_customers(session: Session) -> dict[str, Customer | None]:
+    """The customers this unit of work has looked up or created, by email; None: looked up and
+    not found. A batch of mails reads its senders once (``preload_customers``) and a customer
+    created by one mail is found by the next without a flush."""
+    known: dict[str, Customer | None] = session.info.setdefault("customers", {})
+    return known
+
+
+def preload_customers(session: Session, emails: Iterable[str]) -> None:
+    known = known_customers(session)
+    wanted = {email for email in emails if email not in known}
+    if not wanted:
+        return
+    known.update(dict.fromkeys(wanted))
+    with session.no_autoflush:  # the customers made in this unit of work are known already
+        for customer in session.scalars(select(Customer).where(Customer.email.in_(wanted))):
+            known[customer.email] = customer
+
+
+def find_customer(session: Session, email: str) -> Customer | None:
+    preload_customers(session, (email,))
+    return known_customers(session)[email]
+
+
 def customer_for(session: Session, email: str, name: str, now: datetime) -> Customer:
     """The customer with ``email``, created when new.
 
     Two workers creating the same customer at once make one of them fail on the unique key;
     the processor retries that mail, which then finds the customer.
     """
-    found = session.scalar(select(Customer).where(Customer.email == email))
+    found = find_customer(session, email)
     if found is not None:
         if name and not found.name:
             found.name = name[:200]
@@ -87,7 +111,7 @@ def new_customer(session: Session, email: str, name: str, now: datetime) -> Cust
     """A customer the caller has just looked for and not found."""
     customer = Customer(email=email, name=name[:200], created_at=now)
     session.add(customer)
-    session.flush()
+    known_customers(session)[email] = customer
     return customer
 
 
@@ -102,13 +126,13 @@ def record(
     message: Message | None = None,
 ) -> TicketEvent:
     event = TicketEvent(
-        ticket_id=ticket.id,
+        ticket=ticket,
         kind=kind,
         actor_kind=actor.kind,
         actor=actor.label,
         before=before or {},
         after=after or {},
-        message_id=message.id if message else None,
+        message=message,
         created_at=now,
     )
     session.add(event)
@@ -116,11 +140,17 @@ def record(
     return event
 
 
-def first_public(session: Session) -> dict[int, Message]:
-    """The first public message of each ticket opened in this unit of work, by ticket id: what
-    notifications quote, known without reading it back."""
-    firsts: dict[int, Message] = session.info.setdefault("first_public", {})
+def first_public(session: Session) -> dict[Ticket, Message]:
+    """The first public message of each ticket opened in this unit of work: what notifications
+    quote, known without reading it back (or flushing to learn ids)."""
+    firsts: dict[Ticket, Message] = session.info.setdefault("first_public", {})
     return firsts
+
+
+def posted(session: Session) -> list[Message]:
+    """The messages added in this unit of work so far, flushed or not."""
+    messages: list[Message] = session.info.setdefault("posted", [])
+    return messages
 
 
 def recorded(session: Session) -> list[TicketEvent]:
@@ -150,7 +180,6 @@ def open_ticket(
         priority=Priority.MEDIUM,
         category="general",
         customer=customer,
-        customer_id=customer.id,
         tags=[],
         linked_ticket_id=linked.id if linked else None,
         first_response_due=now + timedelta(minutes=sla.first_response_minutes) if sla else None,
@@ -159,8 +188,7 @@ def open_ticket(
         updated_at=now,
     )
     session.add(ticket)
-    session.flush()
-    session.info.setdefault("opened", set()).add(ticket.id)
+    session.info.setdefault("opened", set()).add(ticket)
     after = {
         "number": number,
         "subject": subject,
@@ -180,6 +208,7 @@ def add_participants(
     customers = list(customers)
     if not customers:
         return
+    session.flush()  # the ids of a ticket and customers made in this unit of work
     known = set(
         session.scalars(
             select(TicketParticipant.customer_id).where(TicketParticipant.ticket_id == ticket.id)
@@ -215,11 +244,11 @@ def add_message(
     attachments: Iterable[Attachment] = (),
 ) -> Message:
     message = Message(
-        ticket_id=ticket.id,
+        ticket=ticket,
         kind=kind,
         author_kind=actor.kind,
         author_email=actor.label,
-        customer_id=customer.id if customer else None,
+        customer=customer,
         body=body,
         content_hash=content_hash,
         message_id=message_id,
@@ -227,9 +256,9 @@ def add_message(
         created_at=now,
     )
     session.add(message)
-    session.flush()
-    if kind is MessageKind.PUBLIC and ticket.id in session.info.get("opened", ()):
-        first_public(session).setdefault(ticket.id, message)
+    posted(session).append(message)
+    if kind is MessageKind.PUBLIC and ticket in session.info.get("opened", ()):
+        first_public(session).setdefault(ticket, message)
     for attachment in attachments:
         attach(session, message, attachment)
     ticket.updated_at = now
@@ -247,11 +276,18 @@ def add_message(
 
 def attach(session: Session, message: Message, attachment: Attachment) -> None:
     digest = hashlib.sha256(attachment.content).hexdigest()
-    if session.get(Blob, digest) is None:
-        session.add(Blob(sha256=digest, size=len(attachment.content), content=attachment.content))
-    session.add(
+    stored: set[str] = session.info.setdefault(
+        "blobs", set()
+    )  # this unit of work's, flushed or not
+    if digest not in stored:
+        with session.no_autoflush:
+            if session.scalar(select(Blob.sha256).where(Blob.sha256 == digest)) is None:
+                session.add(
+                    Blob(sha256=digest, size=len(attachment.content), content=attachment.content)
+                )
+        stored.add(digest)
+    message.attachments.append(
         MessageAttachment(
-            message_id=message.id,
             blob_sha256=digest,
             filename=attachment.filename[:255],
             content_type=attachment.content_type[:255],

@@ -285,6 +285,8 @@ class InboundMail(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     processed_at: Mapped[datetime | None]
 
+    ticket: Mapped[Ticket | None] = relationship()
+
 
 class Message(Base):
     __tablename__ = "messages"
@@ -310,6 +312,8 @@ class Message(Base):
     attachments: Mapped[list[MessageAttachment]] = relationship(
         order_by="MessageAttachment.id", lazy="selectin"
     )
+    ticket: Mapped[Ticket] = relationship()
+    customer: Mapped[Customer | None] = relationship()
 
 
 class Blob(Base):
@@ -350,6 +354,9 @@ class TicketEvent(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     created_at: Mapped[datetime]
 
+    ticket: Mapped[Ticket] = relationship()
+    message: Mapped[Message | None] = relationship()
+
 
 class Outbox(Base):
     """A mail to send, written in the same transaction as the change that causes it."""
@@ -365,6 +372,7 @@ class Outbox(Base):
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
+    quoted_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     template: Mapped[str] = mapped_column(String(64))
     recipient: Mapped[str] = mapped_column(String(320))
     audience: Mapped[str] = mapped_column(String(16))
@@ -377,6 +385,10 @@ class Outbox(Base):
     smtp_reply: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+    ticket: Mapped[Ticket | None] = relationship()
+    event: Mapped[TicketEvent | None] = relationship()
+    quoted: Mapped[Message | None] = relationship()  # delivery sends its attachments
 
 
 class Timer(Base):

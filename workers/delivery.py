@@ -78,6 +78,7 @@ class Claim:
     attempts: int
     created_at: datetime
     lease_until: datetime
+    quoted_message_id: int | None
 
 
 _CLAIMED = (
@@ -90,6 +91,7 @@ _CLAIMED = (
     Outbox.attempts,
     Outbox.created_at,
     Outbox.lease_until,
+    Outbox.quoted_message_id,
 )
 _CLAIMABLE = and_(
     Outbox.status == OutboxStatus.PENDING,
@@ -325,13 +327,13 @@ class Deliverer:
         own."""
         message = claim.context.get("message") or {}
         wanted = claim.audience == "agent" or message.get("author_kind") == "agent"
-        if not wanted or message.get("id") is None:
+        if not wanted or claim.quoted_message_id is None:
             return draft
         with self.reader.connect() as connection:
             rows = connection.execute(
                 select(MessageAttachment.filename, MessageAttachment.content_type, Blob.content)
                 .join(Blob, Blob.sha256 == MessageAttachment.blob_sha256)
-                .where(MessageAttachment.message_id == message["id"])
+                .where(MessageAttachment.message_id == claim.quoted_message_id)
                 .order_by(MessageAttachment.id)
             ).all()
         attachments = tuple(Attachment(name, ctype, content) for name, ctype, content in rows)

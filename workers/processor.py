@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from gateway import pipeline
 from gateway.bootstrap import App
@@ -59,6 +59,7 @@ def _claim(session: Session, mail_ids: list[int]) -> dict[int, InboundMail]:
     mails = session.scalars(
         select(InboundMail)
         .where(InboundMail.id.in_(mail_ids), InboundMail.status == MailStatus.RECEIVED)
+        .options(defer(InboundMail.raw))  # read by ``prepared``; loaded here only if needed
         .with_for_update(skip_locked=True)
     )
     return {mail.id: mail for mail in mails}
@@ -92,7 +93,7 @@ def _run_one(
     mail: InboundMail | None,
     cache: dict[str, Any],
     ready: MailContext | None = None,
-) -> Processed | None:
+) -> MailContext | None:
     """The pipeline on one claimed mail inside the caller's transaction; None if not claimed."""
     if mail is None:
         return None
@@ -103,10 +104,21 @@ def _run_one(
     outcome = ctx.outcome or Outcome.QUARANTINED
     mail.status = MailStatus.QUARANTINED if outcome is Outcome.QUARANTINED else MailStatus.PROCESSED
     mail.outcome, mail.reason = outcome.value, ctx.reason[:2000]
-    mail.ticket_id = ctx.ticket.id if ctx.ticket is not None else None
+    mail.ticket = ctx.ticket
     mail.processed_at = env.now
     log.info("%s: %s: %s", mail.message_id or f"mail {mail_id}", outcome.value, ctx.reason)
-    return Processed(outcome, ctx.outbox_ids)
+    return ctx
+
+
+def _settled(session: Session, done: list[MailContext | None]) -> list[Processed]:
+    """What the mails of a unit of work came to, with the ids of their outbox rows: one flush
+    for the whole batch, before the commit."""
+    session.flush()
+    return [
+        Processed(ctx.outcome or Outcome.QUARANTINED, [row.id for row in ctx.outbox])
+        for ctx in done
+        if ctx is not None
+    ]
 
 
 def process_batch(
@@ -132,13 +144,18 @@ def process_batch(
                 done = []
                 deadline = time.monotonic() + BATCH_SECONDS
                 claimed = _claim(session, mail_ids)
+                pipeline.preload(
+                    [contexts[i] for i in mail_ids if i in claimed and i in contexts],
+                    session,
+                    app.settings,
+                )
                 for mail_id in mail_ids:
                     taken.append(mail_id)
                     mail, ready = claimed.get(mail_id), contexts.pop(mail_id, None)
                     done.append(_run_one(app, session, mail, cache, ready))
                     if time.monotonic() > deadline:
                         break
-            return [p for p in done if p is not None], len(taken)
+                return _settled(session, done), len(taken)
         except Exception as exc:
             log.warning("batch of %d rolled back (%s); one by one", len(taken), exc)
             mail_ids = taken
@@ -156,7 +173,8 @@ def process_mail(app: App, mail_id: int) -> Processed | None:
     for attempt in (1, 2):
         try:
             with app.sessions.begin() as session:
-                return _run_one(app, session, _claim(session, [mail_id]).get(mail_id), {})
+                ctx = _run_one(app, session, _claim(session, [mail_id]).get(mail_id), {})
+                return _settled(session, [ctx])[0] if ctx is not None else None
         except IntegrityError as exc:
             if attempt == 2:
                 quarantine(app, mail_id, exc)

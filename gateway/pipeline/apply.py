@@ -272,6 +272,7 @@ def _block(env: Env, ticket: Ticket, action: Action, actor: tickets.Actor) -> No
     tickets.record(
         env.session, ticket, EventKind.CUSTOMER_BLOCKED, actor, env.now, before=before, after=after
     )
+    env.session.flush()  # the customer may be new in this unit of work: it needs its id
     for active in env.session.scalars(
         select(Ticket).where(Ticket.customer_id == customer.id, Ticket.status.in_(ACTIVE_STATUSES))
     ):

@@ -15,7 +15,7 @@ from gateway.pipeline.classify import Classification
 from gateway.pipeline.match import ThreadMatch
 from gateway.pipeline.parse import Address, ParsedMail
 from gateway.settings import Settings
-from storage.models import Agent, Customer, Ticket
+from storage.models import Agent, Customer, Outbox, Ticket
 
 
 class Outcome(enum.StrEnum):
@@ -83,7 +83,7 @@ class MailContext:
     help_requested: bool = False
     notice_agent_id: int | None = None
     feedback: list[str] = field(default_factory=list)
-    outbox_ids: list[int] = field(default_factory=list)
+    outbox: list[Outbox] = field(default_factory=list)
     trace: list[Decision] = field(default_factory=list)
 
     def decide(self, stage: str, text: str) -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from gateway import tickets
 from gateway.pipeline.context import Env, MailContext, Outcome
 from storage.models import Message, Ticket
 
@@ -18,6 +19,15 @@ def stage(ctx: MailContext, env: Env) -> None:
     assert ctx.sender is not None
     if ctx.customer is None and ctx.agent is None:
         return  # nobody with this address has written before: nothing to repeat
+    for message in tickets.posted(env.session):  # this batch's, not necessarily flushed yet
+        same = (message.author_email, message.content_hash) == (ctx.sender.email, ctx.content_hash)
+        if same and (ctx.ticket is None or message.ticket is ctx.ticket):
+            ctx.finish(
+                "dedupe",
+                Outcome.DUPLICATE,
+                f"same content from the same sender on {message.ticket.number}",
+            )
+            return
     since = env.now - timedelta(minutes=env.settings.duplicate_window_minutes)
     query = (
         select(Ticket.number)
@@ -30,6 +40,7 @@ def stage(ctx: MailContext, env: Env) -> None:
     )
     if ctx.ticket is not None:
         query = query.where(Message.ticket_id == ctx.ticket.id)
-    number = env.session.scalar(query.limit(1))
+    with env.session.no_autoflush:  # what is not flushed was looked at above
+        number = env.session.scalar(query.limit(1))
     if number is not None:
         ctx.finish("dedupe", Outcome.DUPLICATE, f"same content from the same sender on {number}")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from gateway import tickets, tokens
 from gateway.pipeline.context import Env, MailContext, Outcome
 from storage.models import Customer
@@ -30,7 +28,7 @@ def stage(ctx: MailContext, env: Env) -> None:
         ctx.finish("identify", Outcome.IGNORED, f"sent from our own address {email}: a loop")
         return
     ctx.agent = tickets.active_agents(env.session).get(email)
-    ctx.customer = env.session.scalar(select(Customer).where(Customer.email == email))
+    ctx.customer = tickets.find_customer(env.session, email)
     if ctx.customer is not None:
         reason = block_reason(ctx.customer, env.now)
         if reason is not None:

@@ -14,14 +14,12 @@ from storage.models import Agent, Outbox
 
 
 def stage(ctx: MailContext, env: Env) -> None:
-    env.session.flush()
     planner = Planner(env.session, env.settings, env.now)
     automated = ctx.classification.automated if ctx.classification else True
     rows = planner.plan(tickets.recorded(env.session), automated=automated)
     if not automated:
         rows += _answers(ctx, env, planner)
-    env.session.flush()
-    ctx.outbox_ids = [row.id for row in rows]
+    ctx.outbox = rows  # their ids once the unit of work is flushed
     if rows:
         ctx.decide("notify", ", ".join(f"{r.template} to {r.recipient}" for r in rows))
     else:

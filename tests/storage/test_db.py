@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import event, func, insert, select, update
 
 from gateway.bootstrap import App
 from storage.db import bookkeeping, single_statements
@@ -47,3 +47,33 @@ def test_bookkeeping_commits_do_not_wait_for_their_own_flush(app: App) -> None:
         else:
             assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
     engine.dispose()
+
+
+def test_new_rows_of_a_unit_of_work_are_numbered_in_order_and_inserted_together(app: App) -> None:
+    """On SQLite the session numbers new rows itself so that a flush writes each table with one
+    statement; ids still follow the order the rows were added in, after every existing one."""
+    now = datetime.now(UTC)
+    with app.sessions.begin() as session:
+        session.add(Customer(email="first@customer.test", created_at=now))
+    inserts: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("INSERT INTO customers"):
+            inserts.append(statement)
+
+    event.listen(app.engine, "before_cursor_execute", seen)
+    try:
+        with app.sessions.begin() as session:
+            added = [Customer(email=f"c{i}@customer.test", created_at=now) for i in range(5)]
+            session.add_all(added)
+            session.flush()
+            ids = [customer.id for customer in added]
+    finally:
+        event.remove(app.engine, "before_cursor_execute", seen)
+    with app.engine.connect() as connection:
+        first = connection.scalar(
+            select(Customer.id).where(Customer.email == "first@customer.test")
+        )
+    assert ids == sorted(ids) and len(set(ids)) == 5 and min(ids) > (first or 0)
+    assert len(inserts) == 1  # one statement for the five rows, on both databases
+    assert count(app) == 6

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gateway import tickets as ticket_ops
 from gateway.bootstrap import App
+from gateway.intake import Arrival, Intake
 from gateway.notifications import Planner
 from storage.models import (
     Agent,
@@ -22,6 +23,8 @@ from storage.models import (
 )
 from tests.helpers import GatewayThread, mail, store_and_drain
 from workers.processor import drain
+
+TO = ("support@example.com",)
 
 
 def test_internal_note_goes_to_other_agents_only_and_reply_to_the_customer(app: App) -> None:
@@ -77,3 +80,46 @@ def test_the_reconciler_delivers_rows_nobody_enqueued(app: App) -> None:
         assert session.scalar(select(Ticket.number)) is not None
         assert session.scalar(select(Customer.email)) == "alice@customer.test"
     assert drain(app) == 0
+
+
+def test_a_batch_of_new_senders_is_planned_without_reading_back_and_each_ack_names_its_customer(
+    app: App, intake: Intake
+) -> None:
+    """Mails of one unit of work are planned before anything is flushed; what a row must name
+    (the customer's id in its Reply-To token, the quoted message) still comes out right."""
+    futures = [
+        intake.submit(Arrival(mail(sender=f"n{i}@x.test").as_bytes(), f"n{i}@x.test", TO, "test"))
+        for i in range(12)
+    ]
+    for future in futures:
+        future.result(timeout=30)
+    drain(app)
+    with app.sessions() as session:
+        customers = {c.email: c.id for c in session.scalars(select(Customer))}
+        acks = session.scalars(select(Outbox).where(Outbox.template == "customer/ack")).all()
+        firsts = {t.id: t.customer_id for t in session.scalars(select(Ticket))}
+    assert len(acks) == 12
+    for ack in acks:
+        assert ack.context["party_id"] == customers[ack.recipient]
+        assert ack.ticket_id is not None and firsts[ack.ticket_id] == customers[ack.recipient]
+        assert ack.quoted_message_id is not None
+
+
+def test_the_acknowledgement_limit_counts_the_rows_of_the_same_batch(
+    app: App, intake: Intake
+) -> None:
+    limit = app.settings.ack_limit_per_hour
+    futures = [
+        intake.submit(
+            Arrival(mail(subject=f"Case {i}").as_bytes(), "alice@customer.test", TO, "test")
+        )
+        for i in range(limit + 3)
+    ]
+    for future in futures:
+        future.result(timeout=30)
+    drain(app)
+    with app.sessions() as session:
+        acks = session.scalars(select(Outbox).where(Outbox.template == "customer/ack")).all()
+        opened = session.scalar(select(func.count()).select_from(Ticket))
+    assert opened == limit + 3
+    assert len(acks) == limit
