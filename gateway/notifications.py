@@ -244,7 +244,7 @@ class Planner:
 
     def _participants(self, ticket: Ticket) -> list[Customer]:
         if ticket.id is None:
-            return []  # opened in this unit of work: adding participants would have flushed it
+            self.session.flush()  # opened in this unit of work: its participants may be too
         return list(
             self.session.scalars(
                 select(Customer)

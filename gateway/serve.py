@@ -9,6 +9,8 @@ import multiprocessing
 import os
 import signal
 import socket
+import time
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from dramatiq import Broker, Worker
@@ -26,6 +28,7 @@ from workers.render import Renderer
 from workers.transport import Transport
 
 log = logging.getLogger("helpdesk.serve")
+RESTART_SECONDS = 5.0
 
 
 class ThreadWorkers:
@@ -44,44 +47,76 @@ class ThreadWorkers:
     def wake(self) -> None:
         self.processor.wake()
 
+    def check(self) -> None:
+        """Threads of this process: nothing to watch."""
+
     def stop(self) -> None:
         self.processor.stop()
         self.worker.stop()
 
 
 class ChildWorkers:
-    """The same workers in a child process (``workers.embedded``): the default of ``serve``."""
+    """The same workers in a child process (``workers.embedded``): the default of ``serve``.
+
+    Wake-ups and the stop go down a pipe, never through a lock the two processes share: a
+    child killed while holding one would leave this process blocked on it, and the listener
+    with it. A full pipe already holds a wake-up; a broken one means the child is gone.
+    """
 
     def __init__(self, app: App) -> None:
         Renderer(app.settings.templates_dir).check()
         self._context = multiprocessing.get_context("spawn")
-        self._wake = self._context.Event()
-        self._stop = self._context.Event()
         self._settings = app.settings
         self._process: BaseProcess | None = None
+        self._writer: Connection | None = None
+        self._stopping = False
+        self._started = 0.0
 
     def start(self) -> None:
-        args = (
-            self._settings,
-            self._wake,
-            self._stop,
-            os.getpid(),
-            logging.getLogger().getEffectiveLevel(),
-        )
+        if self._writer is not None:
+            self._writer.close()
+        reader, self._writer = self._context.Pipe(duplex=False)
+        os.set_blocking(self._writer.fileno(), False)
+        args = (self._settings, reader, os.getpid(), logging.getLogger().getEffectiveLevel())
+        # Not a daemon: it starts processes of its own. It ends by itself when this one is gone.
         self._process = self._context.Process(
-            target=embedded.run, args=args, name="helpdesk-workers", daemon=True
+            target=embedded.run, args=args, name="helpdesk-workers", daemon=False
         )
         self._process.start()
+        reader.close()
+        self._started = time.monotonic()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._send(embedded.WAKE)
+        self.check()
+
+    def check(self) -> None:
+        """A worker process that died would leave accepted mail unprocessed until a restart:
+        start another (at most every ``RESTART_SECONDS``, so a crash at start-up cannot spin).
+        Called on every wake and every few seconds."""
+        process = self._process
+        if process is None or process.is_alive() or self._stopping:
+            return
+        if time.monotonic() - self._started < RESTART_SECONDS:
+            return
+        log.error("the worker process ended (exit code %s); starting another", process.exitcode)
+        self.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping = True
+        self._send(embedded.STOP)
         if self._process is not None:
             self._process.join(timeout=30)
             if self._process.is_alive():
                 self._process.kill()
+        if self._writer is not None:
+            self._writer.close()
+
+    def _send(self, signal_byte: bytes) -> None:
+        if self._writer is None:
+            return
+        with contextlib.suppress(OSError):  # full: a wake-up is pending; broken: see check()
+            os.write(self._writer.fileno(), signal_byte)
 
 
 class RemoteWorkers:
@@ -93,6 +128,9 @@ class RemoteWorkers:
 
     def start(self) -> None:
         """Nothing runs here."""
+
+    def check(self) -> None:
+        """The worker processes are the operator's (systemd, compose) to keep running."""
 
     def wake(self) -> None:
         try:
@@ -178,10 +216,12 @@ class Gateway:
         self.workers.stop()
 
     async def _refresh_blocks(self) -> None:
+        """Every few seconds: the block list, and whether the workers still run."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.app.settings.block_refresh_seconds)
             await loop.run_in_executor(None, self._refresh_once)
+            self.workers.check()
 
     def _refresh_once(self) -> None:
         try:

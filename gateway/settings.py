@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     duplicate_window_minutes: float = 10.0
     group_commit_window_ms: float = 2.0
     process_batch: int = 20
+    # Processes that decode mail ahead of the embedded worker's writer (``helpdesk serve``)
+    decode_processes: int = 1
     block_refresh_seconds: float = 5.0
     categories: str = "general,billing,technical,feature_request,bug"
 

@@ -208,17 +208,21 @@ def add_participants(
     customers = list(customers)
     if not customers:
         return
-    session.flush()  # the ids of a ticket and customers made in this unit of work
-    known = set(
-        session.scalars(
-            select(TicketParticipant.customer_id).where(TicketParticipant.ticket_id == ticket.id)
+    known: set[int] = set()  # a ticket opened in this unit of work has nobody yet
+    if ticket.id is not None:
+        known.update(
+            session.scalars(
+                select(TicketParticipant.customer_id).where(
+                    TicketParticipant.ticket_id == ticket.id
+                )
+            )
         )
-    )
     for customer in customers:
-        if customer.id == ticket.customer_id or customer.id in known:
+        if customer is ticket.customer or customer.id in known:
             continue
-        known.add(customer.id)
-        session.add(TicketParticipant(ticket_id=ticket.id, customer_id=customer.id))
+        if customer.id is not None:
+            known.add(customer.id)
+        session.add(TicketParticipant(ticket=ticket, customer=customer))
         record(
             session,
             ticket,

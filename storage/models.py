@@ -260,6 +260,9 @@ class TicketParticipant(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
 
+    ticket: Mapped[Ticket] = relationship()
+    customer: Mapped[Customer] = relationship()
+
 
 class InboundMail(Base):
     """A raw mail exactly as accepted, with the envelope; written before the SMTP 250."""

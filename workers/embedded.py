@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from multiprocessing.synchronize import Event
+from multiprocessing.connection import Connection
 
 import dramatiq
 from dramatiq import Worker
@@ -25,7 +25,11 @@ from workers.processor import Processor
 log = logging.getLogger("helpdesk.workers")
 
 
-def run(settings: Settings, wake: Event, stop: Event, parent: int, log_level: int) -> None:
+WAKE, STOP = b"w", b"s"
+
+
+def run(settings: Settings, signals: Connection, parent: int, log_level: int) -> None:
+    """Run until ``STOP`` arrives on ``signals``, or the parent is gone (the pipe closes)."""
     logging.basicConfig(
         level=log_level, format="%(asctime)s %(levelname)s %(name)s[workers]: %(message)s"
     )
@@ -35,15 +39,21 @@ def run(settings: Settings, wake: Event, stop: Event, parent: int, log_level: in
     broker = StubBroker()
     dramatiq.set_broker(broker)
     tasks = Tasks(app, broker)
-    processor = Processor(app, tasks.dispatch)
+    processor = Processor(app, tasks.dispatch, decode_processes=settings.decode_processes)
     worker = Worker(broker, worker_threads=settings.worker_threads, worker_timeout=100)
     processor.start()
     worker.start()
     log.info("workers running")
-    while not stop.is_set() and os.getppid() == parent:
-        if wake.wait(0.5):
-            wake.clear()
-            processor.wake()
+    while os.getppid() == parent:
+        if not signals.poll(0.5):
+            continue
+        try:
+            received = os.read(signals.fileno(), 4096)
+        except OSError:
+            received = b""
+        if not received or STOP in received:
+            break
+        processor.wake()
     processor.stop()
     worker.stop()
     app.close()

@@ -15,8 +15,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from gateway.bootstrap import App
+from gateway.serve import RESTART_SECONDS
 from gateway.settings import Settings
 from storage.models import InboundMail, Ticket
+from tests.desk import wait_for
 from tests.helpers import mail, wait_processed
 
 MAILS = 300
@@ -114,3 +116,46 @@ def test_sigkill_under_load_loses_and_duplicates_nothing(
         subjects = session.scalar(select(func.count(func.distinct(Ticket.subject))))
         stored = session.scalar(select(func.count()).select_from(InboundMail))
     assert (ticket_count, subjects, stored) == (MAILS, MAILS, MAILS), log.read_text()[-3000:]
+
+
+def children(pid: int) -> dict[int, str]:
+    """The live child processes of ``pid``, with their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found[int(entry.name)] = command
+    return found
+
+
+def test_a_dead_worker_process_is_replaced_and_its_decoders_end_with_it(
+    app: App, settings: Settings, tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "gateway.log"
+    server = start_server(settings, port, log)
+    try:
+        [worker] = [pid for pid, cmd in children(server.pid).items() if "spawn_main" in cmd]
+        wait_for(lambda: children(worker), what="the decoding process")
+        decoders = list(children(worker))
+        os.kill(worker, signal.SIGKILL)
+        wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in decoders), timeout=10)
+        time.sleep(RESTART_SECONDS)  # a replacement is started at most this often
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail("alice@customer.test", ["support@example.com"], mail().as_bytes())
+        try:
+            wait_processed(app, timeout=60)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; log: {log.read_text()[-3000:]}") from None
+        assert "the worker process ended" in log.read_text()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    with app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 1
