@@ -107,17 +107,21 @@ def _number_new_rows(session: Session, _context: Any, _instances: Any) -> None:
     if session.connection().get_execution_options().get("readonly", False):
         return  # a deferred BEGIN: no lock held, let SQLite number
     next_ids: dict[Any, int] = session.info.setdefault("next_ids", {})
+    unnumbered = []
     for obj in session.new:
-        mapper = inspect(obj).mapper
-        key = mapper.primary_key
-        if len(key) != 1 or key[0].name != "id" or getattr(obj, "id", 0) is not None:
-            continue
-        table = key[0].table
-        if table not in next_ids:
-            largest = session.connection().scalar(select(func.max(key[0])))
-            next_ids[table] = int(largest or 0)
-        next_ids[table] += 1
-        obj.id = next_ids[table]
+        key = inspect(obj).mapper.primary_key
+        if len(key) == 1 and key[0].name == "id" and getattr(obj, "id", 0) is None:
+            unnumbered.append((obj, key[0]))
+    unread = list({c.table: c for _, c in unnumbered if c.table not in next_ids}.values())
+    if unread:  # the largest id of every table concerned, in one statement
+        largest = session.connection().execute(
+            select(*(select(func.max(column)).scalar_subquery() for column in unread))
+        )
+        found = (int(n or 0) for n in largest.one())
+        next_ids.update(zip((column.table for column in unread), found, strict=True))
+    for obj, column in unnumbered:
+        next_ids[column.table] += 1
+        obj.id = next_ids[column.table]
 
 
 def alembic_config(engine: Engine) -> Config:
