@@ -9,8 +9,9 @@ Each target runs in its own process, and so does the load generator, so that no 
 a GIL: a no-op aiosmtpd server (answers 250 to everything, stores nothing) as the baseline, then
 ``helpdesk serve`` on a fresh database; R rounds of the two (3), each ratio taken against the
 no-op of its own round, and the verdicts on the medians: on a shared machine the speed drifts
-by tens of percent within a minute, and a single pair compares two different machines. The client opens C SMTP connections, one
-thread each, and reuses each connection for many mails; the same client drives every target.
+by tens of percent within a minute, and a single pair compares two different machines. The
+client opens C SMTP connections, one thread each, and reuses each connection for many mails; the
+same client drives every target.
 
 Figures per target: accepted mails/s, and p50/p99 of dot->250 (from handing the end-of-data dot
 to the socket to reading the reply) beside DATA->250 (from the DATA command to the same reply).

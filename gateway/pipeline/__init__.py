@@ -47,19 +47,24 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 
 
 def prepare(ctx: MailContext) -> MailContext:
-    """The pure stages, decode and classify, ahead of the unit of work: no lock is held while
-    they run. ``run`` then skips them."""
+    """The pure stages, decode and classify, and the cleaning of the mail's own text, ahead of
+    the unit of work: no lock is held while they run. ``run`` then skips or reuses them."""
     parse.decode(ctx)
     classify.decide(ctx)
+    ctx.cleaned = clean.tidy(ctx.mail)
     return ctx
 
 
 def preload(contexts: Iterable[MailContext], session: Session, settings: Settings) -> None:
     """Read, for a batch of prepared mails at once, what each mail's stages would otherwise
-    query one by one: the senders' customer records and their acknowledgement counts."""
+    query one by one: the senders' customer records, their acknowledgement counts, and their
+    recent messages with the same content."""
+    contexts = [ctx for ctx in contexts if ctx.sender is not None]
     emails = [ctx.sender.email for ctx in contexts if ctx.sender is not None]
+    now = datetime.now(UTC)
     tickets.preload_customers(session, emails)
-    Planner(session, settings, datetime.now(UTC)).preload(emails)
+    Planner(session, settings, now).preload(emails)
+    dedupe.preload(session, settings, now, contexts)
 
 
 def run(ctx: MailContext, env: Env) -> MailContext:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from email_reply_parser import EmailMessage
+
+from gateway.pipeline.parse import ParsedMail
 
 if TYPE_CHECKING:
     from gateway.pipeline.context import Env, MailContext
@@ -199,12 +201,28 @@ def content_hash(subject: str, body: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Cleaned:
+    """A mail with card numbers masked, its new words, and what "the same content" hashes."""
+
+    parsed: ParsedMail
+    body: str
+    content_hash: str
+
+
+def tidy(mail: ParsedMail, text: str | None = None) -> Cleaned:
+    """Pure: ``text`` is what the commands stage left of an agent's mail, None for the mail's
+    own text (then the processor can run it ahead, in a decoding process)."""
+    masked = replace(mail, subject=mask_cards(mail.subject), text=mask_cards(mail.text))
+    body = new_text(masked.text if text is None else text, is_forward(masked.subject))
+    return Cleaned(masked, body, content_hash(masked.subject, body))
+
+
 def stage(ctx: MailContext, env: Env) -> None:
     """Keep the new words; mask card numbers in everything later stages store or send."""
-    mail = ctx.mail
-    ctx.parsed = replace(mail, subject=mask_cards(mail.subject), text=mask_cards(mail.text))
-    ctx.body = new_text(ctx.new_text, is_forward(ctx.mail.subject))
-    ctx.content_hash = content_hash(ctx.mail.subject, ctx.body)
+    ahead = ctx.cleaned if ctx.text is None else None  # commands changed nothing: still right
+    cleaned = ahead or tidy(ctx.mail, ctx.text)
+    ctx.parsed, ctx.body, ctx.content_hash = cleaned.parsed, cleaned.body, cleaned.content_hash
     dropped = len(ctx.new_text.strip()) - len(ctx.body)
     ctx.decide(
         "clean", f"{len(ctx.body)} chars of new text ({max(dropped, 0)} quoted or signature)"

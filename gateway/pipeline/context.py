@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from gateway.actions import Plan
 from gateway.auth import DnsFunc
 from gateway.pipeline.classify import Classification
+from gateway.pipeline.clean import Cleaned
 from gateway.pipeline.match import ThreadMatch
 from gateway.pipeline.parse import Address, ParsedMail
 from gateway.settings import Settings
@@ -70,6 +71,7 @@ class MailContext:
     classification: Classification | None = None
     sender: Address | None = None
     text: str | None = None
+    cleaned: Cleaned | None = None  # worked out ahead for the mail's own text (``clean.tidy``)
     body: str = ""
     content_hash: str = ""
     customer: Customer | None = None

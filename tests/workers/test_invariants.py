@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 import gateway.pipeline as pipeline
 from gateway.bootstrap import App
+from gateway.intake import Arrival, Intake
 from gateway.pipeline.context import Env, MailContext
 from storage.models import InboundMail, MailStatus, Outbox
 from tests.helpers import GatewayThread, mail, store_and_drain, tickets
@@ -16,6 +19,8 @@ from workers import delivery
 from workers.processor import drain
 from workers.render import Renderer
 from workers.transport import transport_for
+
+SENDER, TO = "alice@customer.test", ("support@example.com",)
 
 
 def test_same_content_twice_with_new_message_ids_is_one_ticket(
@@ -79,3 +84,35 @@ def test_the_database_going_away_quarantines_nothing(
     monkeypatch.undo()
     drain(app)  # the database is back: the mail goes through
     assert len(tickets(app)) == 1
+
+
+def test_repeats_are_caught_within_a_batch_and_from_the_batch_before(
+    app: App, intake: Intake
+) -> None:
+    """A batch looks up its repeats ahead, in one query; the mails of the batch itself are
+    compared in memory: both must find them."""
+
+    def batch(*mails: EmailMessage) -> None:
+        for future in [intake.submit(Arrival(m.as_bytes(), SENDER, TO, "test")) for m in mails]:
+            future.result(timeout=30)
+        drain(app)
+
+    printer = {"subject": "Printer", "body": "The printer is on fire."}
+    batch(mail(message_id="<a1@c.test>", **printer), mail(message_id="<a2@c.test>", **printer))
+    batch(
+        mail(message_id="<a3@c.test>", **printer),
+        mail(message_id="<b1@c.test>", subject="Scanner", body="The scanner is wet."),
+    )
+    with app.sessions() as session:
+        outcomes = dict(session.execute(select(InboundMail.message_id, InboundMail.outcome)).all())
+        reasons = set(
+            session.scalars(select(InboundMail.reason).where(InboundMail.outcome == "duplicate"))
+        )
+    [first] = [t.number for t in tickets(app) if t.subject == "Printer"]
+    assert outcomes == {
+        "<a1@c.test>": "new_ticket",
+        "<a2@c.test>": "duplicate",
+        "<a3@c.test>": "duplicate",
+        "<b1@c.test>": "new_ticket",
+    }
+    assert reasons == {f"same content from the same sender on {first}"}
