@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
 from dramatiq import Broker, Middleware, Worker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.rate_limits import ConcurrentRateLimiter
+from dramatiq.rate_limits.backends import RedisBackend
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -36,6 +39,38 @@ def make_broker(settings: Settings) -> Broker:
     if settings.broker_url:
         return RedisBroker(url=settings.broker_url, namespace=settings.broker_namespace)  # type: ignore[no-untyped-call]
     return StubBroker()
+
+
+class OneDrainer:
+    """On SQLite, one worker process drains inbound mail at a time, whatever their number.
+
+    Only one process can write there; every other one would decode the same waiting mails,
+    wait for the lock, and find them taken (measured with ``bench/notify.py``: a tenth of the
+    workers' time, and deliveries waiting behind). A process that finds the turn taken leaves a
+    note and returns; the drainer looks at the note after giving the turn back, so no wake-up
+    is lost. The turn expires after ``TTL_MS`` if its holder dies.
+    """
+
+    TTL_MS = 60_000
+
+    def __init__(self, broker: RedisBroker) -> None:
+        namespace = broker.namespace
+        backend = RedisBackend(client=broker.client)
+        self._turn = ConcurrentRateLimiter(  # type: ignore[no-untyped-call]
+            backend, f"{namespace}:inbound-turn", ttl=self.TTL_MS
+        )
+        self._client, self._note = broker.client, f"{namespace}:inbound-wanted"
+
+    def run(self, work: Callable[[], object]) -> None:
+        while True:
+            self._client.set(self._note, 1, px=self.TTL_MS)
+            with self._turn.acquire(raise_on_failure=False) as mine:
+                if not mine:
+                    return  # the drainer will see the note
+                self._client.delete(self._note)
+                work()
+            if not self._client.exists(self._note):
+                return
 
 
 def beat(app: App, name: str, min_gap: float) -> bool:
@@ -85,6 +120,12 @@ class Tasks:
         self.inbound_via_broker = inbound_via_broker
         self._draining = threading.Lock()
         self._wanted = threading.Event()
+        # PostgreSQL: processes claim different mails (SKIP LOCKED), so all of them may drain.
+        self._one_drainer = (
+            OneDrainer(broker)
+            if isinstance(broker, RedisBroker) and app.engine.dialect.name == "sqlite"
+            else None
+        )
         self.deliver = dramatiq.actor(
             actor_name="deliver",
             queue_name="outbox",
@@ -153,7 +194,10 @@ class Tasks:
         while self._wanted.is_set() and self._draining.acquire(blocking=False):
             try:
                 self._wanted.clear()
-                drain(self.app, self.dispatch)
+                if self._one_drainer is None:
+                    drain(self.app, self.dispatch)
+                else:
+                    self._one_drainer.run(lambda: drain(self.app, self.dispatch))
             finally:
                 self._draining.release()
 
