@@ -25,7 +25,7 @@ from gateway.intake import Intake
 from gateway.settings import Settings
 from storage.db import make_engine, upgrade
 from storage.models import Agent, Base, Message, MessageKind
-from tests.helpers import GatewayThread
+from tests.helpers import GatewayThread, forget
 from tests.sink import OPEN_SINKS, Received, Sink
 
 PG_ADMIN_URL = os.environ.get(
@@ -149,6 +149,7 @@ def redis_broker(redis_url: str) -> Iterator[RedisBroker]:
     broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
     yield broker
     broker.flush_all()
+    forget(broker)
     broker.close()
 
 

@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
+from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import func, select
 
 from gateway.bootstrap import App
@@ -157,3 +158,10 @@ def store_and_drain(
     """Commit ``raw`` through the real intake, then run the pipeline on it."""
     store_raw(app, raw, to, sender)
     drain(app)
+
+
+def forget(broker: RedisBroker) -> None:
+    """Remove every key of the broker's namespace: ``flush_all`` leaves the workers' heartbeats,
+    which would pile up in the test database run after run."""
+    for key in broker.client.scan_iter(match=f"{broker.namespace}:*"):
+        broker.client.delete(key)

@@ -15,7 +15,7 @@ from gateway.bootstrap import App
 from gateway.serve import Gateway
 from gateway.settings import Settings
 from tests.desk import wait_for
-from tests.helpers import GatewayThread, mail
+from tests.helpers import GatewayThread, forget, mail
 from tests.sink import Sink
 from workers.transport import transport_for
 
@@ -52,6 +52,7 @@ def test_helpdesk_worker_process_processes_and_delivers(
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
         broker.flush_all()
+        forget(broker)
         broker.close()
     assert worker.returncode == 0, log.read_text()
     assert "received your request" in sink.to("dora@customer.test")[0].text()
