@@ -280,9 +280,8 @@ def add_message(
 
 def attach(session: Session, message: Message, attachment: Attachment) -> None:
     digest = hashlib.sha256(attachment.content).hexdigest()
-    stored: set[str] = session.info.setdefault(
-        "blobs", set()
-    )  # this unit of work's, flushed or not
+    # The blobs this unit of work has stored, flushed or not: a pending one is not in the table
+    stored: set[str] = session.info.setdefault("blobs", set())
     if digest not in stored:
         with session.no_autoflush:
             if session.scalar(select(Blob.sha256).where(Blob.sha256 == digest)) is None:

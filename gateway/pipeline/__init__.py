@@ -59,7 +59,7 @@ def preload(contexts: Iterable[MailContext], session: Session, settings: Setting
     """Read, for a batch of prepared mails at once, what each mail's stages would otherwise
     query one by one: the senders' customer records, their acknowledgement counts, and their
     recent messages with the same content."""
-    contexts = [ctx for ctx in contexts if ctx.sender is not None]
+    contexts = list(contexts)
     emails = [ctx.sender.email for ctx in contexts if ctx.sender is not None]
     now = datetime.now(UTC)
     tickets.preload_customers(session, emails)

@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from email_reply_parser import EmailMessage
 
-from gateway.pipeline.parse import ParsedMail
-
 if TYPE_CHECKING:
     from gateway.pipeline.context import Env, MailContext
+    from gateway.pipeline.parse import ParsedMail
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg|tr)(\[\d+\])?\s*:\s*)+", re.I)
 _FORWARD_SUBJECT = re.compile(r"^\s*\[?(fw|fwd|wg|tr|rv|enc)\s*:", re.I)

@@ -6,6 +6,7 @@ person pressing Send twice, or a relay that rewrote the Message-ID.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -17,36 +18,40 @@ from gateway.settings import Settings
 from storage.models import Message, Ticket
 
 SEEN, CHECKED = "dedupe_seen", "dedupe_checked"  # keys of the unit of work's session.info
+Seen = dict[
+    tuple[str, str], list[tuple[int, str, datetime]]
+]  # (sender, hash): ticket id, number, at
 
 
 def stage(ctx: MailContext, env: Env) -> None:
     assert ctx.sender is not None
     if ctx.customer is None and ctx.agent is None:
         return  # nobody with this address has written before: nothing to repeat
-    for message in tickets.posted(env.session):  # this batch's, not necessarily flushed yet
-        same = (message.author_email, message.content_hash) == (ctx.sender.email, ctx.content_hash)
+    number = _repeated_on(ctx, env, ctx.sender.email)
+    if number is not None:
+        ctx.finish("dedupe", Outcome.DUPLICATE, f"same content from the same sender on {number}")
+
+
+def _repeated_on(ctx: MailContext, env: Env, sender: str) -> str | None:
+    """The number of the ticket that already has this content from this sender, if any: among
+    this batch's messages (flushed or not), else what the batch read ahead, else the database."""
+    for message in tickets.posted(env.session):
+        same = (message.author_email, message.content_hash) == (sender, ctx.content_hash)
         if same and (ctx.ticket is None or message.ticket is ctx.ticket):
-            ctx.finish(
-                "dedupe",
-                Outcome.DUPLICATE,
-                f"same content from the same sender on {message.ticket.number}",
-            )
-            return
+            return message.ticket.number
     since = env.now - timedelta(minutes=env.settings.duplicate_window_minutes)
-    key = (ctx.sender.email, ctx.content_hash)
+    key = (sender, ctx.content_hash)
     if key in env.session.info.get(CHECKED, ()):
-        for ticket_id, number, created in env.session.info[SEEN].get(key, []):
+        seen: Seen = env.session.info[SEEN]
+        for ticket_id, number, created in seen.get(key, []):
             if created >= since and (ctx.ticket is None or ticket_id == ctx.ticket.id):
-                ctx.finish(
-                    "dedupe", Outcome.DUPLICATE, f"same content from the same sender on {number}"
-                )
-                return
-        return
+                return number
+        return None
     query = (
         select(Ticket.number)
         .join(Message, Message.ticket_id == Ticket.id)
         .where(
-            Message.author_email == ctx.sender.email,
+            Message.author_email == sender,
             Message.content_hash == ctx.content_hash,
             Message.created_at >= since,
         )
@@ -54,13 +59,11 @@ def stage(ctx: MailContext, env: Env) -> None:
     if ctx.ticket is not None:
         query = query.where(Message.ticket_id == ctx.ticket.id)
     with env.session.no_autoflush:  # what is not flushed was looked at above
-        number = env.session.scalar(query.limit(1))
-    if number is not None:
-        ctx.finish("dedupe", Outcome.DUPLICATE, f"same content from the same sender on {number}")
+        return env.session.scalar(query.limit(1))
 
 
 def preload(
-    session: Session, settings: Settings, now: datetime, contexts: list[MailContext]
+    session: Session, settings: Settings, now: datetime, contexts: Iterable[MailContext]
 ) -> None:
     """For a batch: the recent messages with the content its mails have, read ahead, in one
     query (an agent's mail whose command lines the stage strips is looked up on its own)."""
@@ -72,7 +75,7 @@ def preload(
     if not pairs:
         return
     since = now - timedelta(minutes=settings.duplicate_window_minutes)
-    seen: dict[tuple[str, str], list[tuple[int, str, datetime]]] = session.info.setdefault(SEEN, {})
+    seen: Seen = session.info.setdefault(SEEN, {})
     with session.no_autoflush:  # this batch's own messages are looked at in memory
         rows = session.execute(
             select(
