@@ -18,9 +18,8 @@ from gateway.settings import Settings
 from storage.models import Message, Ticket
 
 SEEN, CHECKED = "dedupe_seen", "dedupe_checked"  # keys of the unit of work's session.info
-Seen = dict[
-    tuple[str, str], list[tuple[int, str, datetime]]
-]  # (sender, hash): ticket id, number, at
+# (sender, content hash) -> (ticket id, ticket number, created at) of each recent message
+Seen = dict[tuple[str, str], list[tuple[int, str, datetime]]]
 
 
 def stage(ctx: MailContext, env: Env) -> None:
