@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from gateway.settings import Settings
 from gateway.tickets import active_agents, first_public
 from gateway.tokens import Party, is_ours
+from storage.db import assign_id
 from storage.models import (
     Agent,
     AuthorKind,
@@ -255,9 +256,10 @@ class Planner:
         )
 
     def _customer(self, customer: Customer) -> Recipient:
-        if customer.id is None:
-            self.session.flush()  # new in this unit of work: the Reply-To token names its id
-        return Recipient(customer.email, customer.name, Party.CUSTOMER, customer.id)
+        """The Reply-To token names the customer's id: a new customer gets it now."""
+        return Recipient(
+            customer.email, customer.name, Party.CUSTOMER, assign_id(self.session, customer)
+        )
 
     def _first_message(self, ticket: Ticket) -> Message | None:
         if ticket not in self._firsts:

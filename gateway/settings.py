@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     min_body_chars: int = 1
     reopen_window_days: float = 7.0
     duplicate_window_minutes: float = 10.0
-    group_commit_window_ms: float = 2.0
+    group_commit_window_ms: float = 0.5
     process_batch: int = 50  # mails per unit of work, at most (see BATCH_SECONDS too)
     # Processes that decode mail ahead of the embedded worker's writer (``helpdesk serve``)
     decode_processes: int = 1

@@ -106,22 +106,46 @@ def _number_new_rows(session: Session, _context: Any, _instances: Any) -> None:
     """
     if session.connection().get_execution_options().get("readonly", False):
         return  # a deferred BEGIN: no lock held, let SQLite number
-    next_ids: dict[Any, int] = session.info.setdefault("next_ids", {})
     unnumbered = []
     for obj in session.new:
         key = inspect(obj).mapper.primary_key
         if len(key) == 1 and key[0].name == "id" and getattr(obj, "id", 0) is None:
             unnumbered.append((obj, key[0]))
-    unread = list({c.table: c for _, c in unnumbered if c.table not in next_ids}.values())
-    if unread:  # the largest id of every table concerned, in one statement
+    next_ids = _next_ids(session, [column for _, column in unnumbered])
+    for obj, column in unnumbered:
+        next_ids[column.table] += 1
+        obj.id = next_ids[column.table]
+
+
+def _next_ids(session: Session, columns: list[Any]) -> dict[Any, int]:
+    """The last id given in each table of ``columns`` by this unit of work (SQLite): read once,
+    the largest of every table not yet read in one statement."""
+    next_ids: dict[Any, int] = session.info.setdefault("next_ids", {})
+    unread = list({c.table: c for c in columns if c.table not in next_ids}.values())
+    if unread:
         largest = session.connection().execute(
             select(*(select(func.max(column)).scalar_subquery() for column in unread))
         )
         found = (int(n or 0) for n in largest.one())
         next_ids.update(zip((column.table for column in unread), found, strict=True))
-    for obj, column in unnumbered:
-        next_ids[column.table] += 1
-        obj.id = next_ids[column.table]
+    return next_ids
+
+
+def assign_id(session: Session, obj: Any) -> int:
+    """The id of ``obj``, given now if it is new: without the flush that would otherwise be the
+    way to learn it (a pass of the unit of work over everything planned so far). SQLite: the
+    numbering of ``_number_new_rows``; PostgreSQL: the next value of the column's sequence."""
+    if obj.id is None:
+        column = inspect(obj).mapper.primary_key[0]
+        if session.get_bind().dialect.name == "sqlite":
+            next_ids = _next_ids(session, [column])
+            next_ids[column.table] += 1
+            obj.id = next_ids[column.table]
+        else:
+            sequence = func.pg_get_serial_sequence(column.table.name, column.name)
+            with session.no_autoflush:
+                obj.id = session.scalar(select(func.nextval(sequence)))
+    return int(obj.id)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import event, func, insert, select, update
 
 from gateway.bootstrap import App
-from storage.db import bookkeeping, single_statements
+from storage.db import assign_id, bookkeeping, single_statements
 from storage.models import Customer
 
 
@@ -77,3 +77,28 @@ def test_new_rows_of_a_unit_of_work_are_numbered_in_order_and_inserted_together(
     assert ids == sorted(ids) and len(set(ids)) == 5 and min(ids) > (first or 0)
     assert len(inserts) == 1  # one statement for the five rows, on both databases
     assert count(app) == 6
+
+
+def test_an_id_given_before_the_flush_is_the_one_the_row_keeps(app: App) -> None:
+    """``assign_id``: a new customer's id is known at once (a signed token names it) without a
+    flush, and neither the rows numbered at the flush nor the next transaction reuse it."""
+    now = datetime.now(UTC)
+    flushes: list[object] = []
+    with app.sessions.begin() as session:
+        event.listen(session, "before_flush", lambda *args: flushes.append(args))
+        early = Customer(email="early@customer.test", created_at=now)
+        session.add(early)
+        given = assign_id(session, early)
+        assert flushes == [] and early.id == given
+        later = Customer(email="later@customer.test", created_at=now)
+        session.add(later)
+    with app.sessions.begin() as session:
+        last = Customer(email="last@customer.test", created_at=now)
+        session.add(last)
+        session.flush()
+    ids = {c.email: c.id for c in (early, later, last)}
+    assert ids["early@customer.test"] == given
+    assert (
+        len(set(ids.values())) == 3
+        and given < ids["later@customer.test"] < ids["last@customer.test"]
+    )
