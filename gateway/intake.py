@@ -163,9 +163,9 @@ class Intake:
 
     def submit(self, arrival: Arrival, facts: HeaderFacts | None = None) -> Future[Receipt]:
         facts = facts or header_facts(arrival.raw)
-        pending = _Pending(row_for(arrival, facts, datetime.now(UTC)), Future())
-        self._queue.put(pending)
-        return pending.future
+        future: Future[Receipt] = Future()
+        self._queue.put(_Pending(row_for(arrival, facts, datetime.now(UTC)), future))
+        return future
 
     async def accept(self, arrival: Arrival, facts: HeaderFacts | None = None) -> Receipt:
         """``submit`` for a coroutine on the event loop: on SQLite committed by the loop itself,
