@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -10,6 +11,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 OPEN_SINKS: list[Sink] = []
 
@@ -19,6 +21,8 @@ class Received:
     envelope_from: str
     recipients: tuple[str, ...]
     raw: bytes
+    encrypted: bool = False
+    login: str = ""
 
     @property
     def message(self) -> EmailMessage:
@@ -42,13 +46,30 @@ def free_port() -> int:
 
 
 class Sink:
-    def __init__(self) -> None:
+    """With ``tls``: STARTTLS required, or TLS from the first byte with ``smtps``; with
+    ``login``: AUTH required (only over TLS), with that user name and password."""
+
+    def __init__(
+        self,
+        tls: ssl.SSLContext | None = None,
+        smtps: bool = False,
+        login: tuple[str, str] | None = None,
+    ) -> None:
         self.received: list[Received] = []
         self.replies: list[str] = []  # answers to DATA, used in order, then 250
         self.refused = 0
         self._lock = threading.Lock()
         self.port = free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._login = login
+        self.smtps = tls is not None and smtps
+        options: dict[str, Any] = {}
+        if tls is not None and smtps:  # aiosmtpd sees TLS only when it came by STARTTLS
+            options.update(ssl_context=tls, auth_require_tls=False)
+        elif tls is not None:
+            options.update(tls_context=tls, require_starttls=True)
+        if login is not None:
+            options.update(authenticator=self._authenticate, auth_required=True)
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
 
     def start(self) -> Sink:
         self._controller.start()
@@ -70,9 +91,27 @@ class Sink:
                     self.refused += 1
                     return reply
             self.received.append(
-                Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content)
+                Received(
+                    envelope.mail_from,
+                    tuple(envelope.rcpt_tos),
+                    envelope.original_content,
+                    encrypted=server.transport.get_extra_info("ssl_object") is not None,
+                    login=session.auth_data.login.decode() if session.authenticated else "",
+                )
             )
         return "250 2.0.0 OK: queued"
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        expected = self._login
+        given = (
+            (data.login.decode(), data.password.decode())
+            if isinstance(data, LoginPassword)
+            else None
+        )
+        success = expected is not None and given == expected
+        return AuthResult(success=success, handled=False, auth_data=data if success else None)
 
     def to(self, address: str) -> list[Received]:
         return [r for r in self.received if address in r.recipients]

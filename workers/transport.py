@@ -1,14 +1,19 @@
 """Outbound transports: SMTP to a smarthost, or a Maildir folder (the embedded default).
 
 Each tells a temporary failure (4xx, connection trouble: try again later) from a permanent one
-(5xx: stop, the address is failing).
+(5xx: stop, the address is failing). A refused login is temporary: it is the smarthost's
+settings that are wrong, not the recipient's address, and the mail waits until they are fixed.
+TLS verifies the smarthost's certificate and name (the system's CAs, or ``cafile``); credentials
+never cross the network in clear (``transport_for`` refuses them without TLS, but on loopback).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import mailbox
 import smtplib
+import ssl
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,12 +53,17 @@ class SmtpTransport:
     password: str = ""
     tls: str = ""
     timeout: float = 30.0
+    cafile: str = ""
     _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     def send(self, envelope_from: str, recipient: str, data: bytes) -> str:
         reused = getattr(self._local, "client", None) is not None
         try:
             return self._send(envelope_from, recipient, data)
+        except smtplib.SMTPAuthenticationError as exc:
+            self._drop()
+            reply = f"login refused by the smarthost: {exc.smtp_code} {_text(exc.smtp_error)}"
+            raise DeliveryError(reply, permanent=False) from exc
         except smtplib.SMTPResponseException as exc:
             self._reset()
             reply = f"{exc.smtp_code} {_text(exc.smtp_error)}"
@@ -93,13 +103,16 @@ class SmtpTransport:
                 client.close()
 
     def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context(cafile=self.cafile or None)
         if self.tls == "smtps":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=context
+            )
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         client.ehlo()
         if self.tls == "starttls":
-            client.starttls()
+            client.starttls(context=context)
             client.ehlo()
         if self.username:
             client.login(self.username, self.password)
@@ -117,14 +130,21 @@ def _text(value: bytes | str) -> str:
 
 
 def transport_for(url: str, timeout: float = 30.0) -> Transport:
-    """``maildir:PATH``, ``smtp://[user:pass@]host[:port][?starttls=1]`` or ``smtps://…``."""
+    """``maildir:PATH``, ``smtp://[user:pass@]host[:port][?starttls=1][&cafile=PATH]`` or
+    ``smtps://…``."""
     if url.startswith("maildir:"):
         return MaildirTransport(Path(url.removeprefix("maildir:")))
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ValueError(f"HELPDESK_OUTBOUND must be maildir:PATH or smtp://host:port, not {url!r}")
-    starttls = parse_qs(parts.query).get("starttls", ["0"])[0] in ("1", "true", "yes")
+    query = parse_qs(parts.query)
+    starttls = query.get("starttls", ["0"])[0] in ("1", "true", "yes")
     tls = "smtps" if parts.scheme == "smtps" else "starttls" if starttls else ""
+    if parts.username and not tls and not _loopback(parts.hostname):
+        raise ValueError(
+            "HELPDESK_OUTBOUND: a password is sent to a smarthost only over TLS "
+            "(add ?starttls=1, or use smtps://)"
+        )
     return SmtpTransport(
         host=parts.hostname,
         port=parts.port or (465 if tls == "smtps" else 25),
@@ -132,4 +152,14 @@ def transport_for(url: str, timeout: float = 30.0) -> Transport:
         password=unquote(parts.password or ""),
         tls=tls,
         timeout=timeout,
+        cafile=query.get("cafile", [""])[0],
     )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
