@@ -22,14 +22,13 @@ import enum
 import hashlib
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from email.utils import parseaddr
 from typing import Any
 
@@ -37,11 +36,10 @@ from sqlalchemy import Engine, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import InboundMail
-from storage.spool import spool_for, spooled_mails
+from storage.spool import SpoolWriter, spool_for
 
 log = logging.getLogger("helpdesk.intake")
 MAX_BATCH = 128
-_HEADER_PARSER = BytesHeaderParser(policy=compat32)
 INBOUND: Table = InboundMail.__table__  # type: ignore[assignment]
 
 
@@ -74,15 +72,36 @@ class HeaderFacts:
 
 
 def header_block(raw: bytes) -> bytes:
-    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
-    return raw[: min(ends)] if ends else raw
+    end = raw.find(b"\r\n\r\n")
+    end = len(raw) if end < 0 else end
+    bare = raw.find(b"\n\n", 0, end)  # only before the CRLF one: not through the whole body
+    return raw[: bare if bare >= 0 else end]
+
+
+# The edge reads two fields before its 250. The email package's parser, even on the header
+# block alone, took a tenth of the listener's time; RFC 5322's field syntax needs only this (the
+# pipeline parses the whole mail later). A field name starts a line; a line that starts with a
+# space or a tab continues the field above it; the header ends at the first line that is neither
+# (as in the email package, which also skips an mbox "From " line).
+_HEADER = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]+:|[ \t])[^\r\n]*(?:\r?\n|\Z))*")
+_FIELDS = re.compile(rb"^(message-id|from):([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.I | re.M)
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")
 
 
 def header_facts(raw: bytes) -> HeaderFacts:
-    headers = _HEADER_PARSER.parsebytes(header_block(raw))
-    message_id = _text(headers.get("message-id", "")).strip()[:998]
-    from_address = parseaddr(_text(headers.get("from", "")))[1].strip().lower()[:320]
+    block = header_block(raw)
+    header = _HEADER.match(block)
+    found: dict[bytes, bytes] = {}
+    for match in _FIELDS.finditer(block, 0, header.end() if header else 0):
+        found.setdefault(match.group(1).lower(), match.group(2))
+    message_id = _field(found.get(b"message-id", b"")).strip()[:998]
+    from_address = parseaddr(_field(found.get(b"from", b"")))[1].strip().lower()[:320]
     return HeaderFacts(message_id, from_address)
+
+
+def _field(value: bytes) -> str:
+    """A field's value unfolded, as text (bytes that are not UTF-8 replaced), without NULs."""
+    return _FOLD.sub(b"", value).decode("utf-8", "replace").replace("\x00", "")
 
 
 def _text(value: object) -> str:
@@ -144,13 +163,13 @@ class Intake:
         window_seconds: float = 0.0005,
         on_commit: Callable[[], None] = lambda: None,
     ) -> None:
-        spool = spool_for(engine)
-        self._engine = spool or engine
-        self._insert = _insert_for(engine, spooled_mails if spool else INBOUND)
+        self._engine = engine
+        self._spool = SpoolWriter(engine) if spool_for(engine) is not None else None
+        self._insert = _insert_for(engine)
         self._window = window_seconds
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._on_loop = spool is not None
+        self._on_loop = self._spool is not None
         self._gathered: list[_Pending] = []
         self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
 
@@ -160,6 +179,8 @@ class Intake:
     def stop(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=10)
+        if self._spool is not None:
+            self._spool.close()
 
     def submit(self, arrival: Arrival, facts: HeaderFacts | None = None) -> Future[Receipt]:
         facts = facts or header_facts(arrival.raw)
@@ -226,8 +247,11 @@ class Intake:
 
     def _write(self, batch: list[_Pending]) -> list[Receipt]:
         rows = [p.row for p in batch]
-        with self._engine.begin() as connection:
-            inserted = {key: mail_id for mail_id, key in connection.execute(self._insert, rows)}
+        if self._spool is not None:
+            inserted = self._spool.insert(rows)
+        else:
+            with self._engine.begin() as connection:
+                inserted = {key: mail_id for mail_id, key in connection.execute(self._insert, rows)}
         receipts, seen = [], set()
         for row in rows:
             key = row["dedupe_key"]
@@ -239,7 +263,9 @@ class Intake:
         return receipts
 
 
-def _insert_for(engine: Engine, table: Table) -> Insert:
+def _insert_for(engine: Engine) -> Insert:
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    statement: Insert = dialect.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return statement.returning(table.c.id, table.c.dedupe_key)
+    statement: Insert = dialect.insert(INBOUND).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]
+    )
+    return statement.returning(INBOUND.c.id, INBOUND.c.dedupe_key)

@@ -18,8 +18,10 @@ one table is created when missing (a release that changes it drains it first).
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -67,6 +69,14 @@ _TO_INBOUND = (
     .returning(InboundMail.id)
 )
 
+_DIALECT = sqlite.dialect()
+_BINDS = [(name, spooled_mails.c[name].type.bind_processor(_DIALECT)) for name in CARRIED]
+_INSERT = (
+    f"INSERT INTO spooled_mails ({', '.join(CARRIED)})"
+    f" VALUES ({', '.join(':' + name for name in CARRIED)})"
+    " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key"
+)
+
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
@@ -96,6 +106,51 @@ def spool_for(main: Engine) -> Engine | None:
             SPOOL.create_all(engine)
             _engines[str(path)] = engine
         return engine
+
+
+class SpoolWriter:
+    """The edge's inserts into the spool, through the sqlite3 module itself.
+
+    Why not SQLAlchemy: on the edge's hot path its work per transaction (pool checkout, events,
+    compiled-statement lookup, result objects) was a tenth of the listener's time. The values
+    still go through the table's own type processors, so the move reads back what SQLAlchemy
+    would have written; the connection has the engine's settings (WAL, ``synchronous=FULL``).
+    """
+
+    def __init__(self, main: Engine) -> None:
+        spool_for(main)  # the file and its table
+        path = _path_of(main)
+        assert path is not None, "only a SQLite file has a spool"
+        self._connection = sqlite3.connect(
+            path, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000"):
+            self._connection.execute(f"PRAGMA {pragma}")
+        self._lock = threading.Lock()  # the edge's loop and the IMAP poller's writer thread
+
+    def insert(self, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """Insert the rows in one transaction, skipping any whose ``dedupe_key`` is stored
+        already; the ids of the new rows, by key."""
+        values = [{n: bind(row[n]) if bind else row[n] for n, bind in _BINDS} for row in rows]
+        with self._lock:
+            cursor = self._connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                inserted = {}
+                for value in values:
+                    new = cursor.execute(_INSERT, value).fetchone()
+                    if new is not None:
+                        inserted[str(new[1])] = int(new[0])
+                cursor.execute("COMMIT")
+            except BaseException:
+                if self._connection.in_transaction:
+                    self._connection.rollback()
+                raise
+        return inserted
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
 
 
 def release(main: Engine) -> None:

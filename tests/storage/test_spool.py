@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
 from gateway.bootstrap import App, build
-from gateway.intake import Arrival, Intake, Stored
+from gateway.intake import Arrival, Intake, Stored, header_facts, row_for
 from gateway.settings import Settings
 from storage import spool
 from storage.models import InboundMail
@@ -108,4 +109,40 @@ def test_concurrent_movers_lose_nothing_while_mail_streams_in(
     while spool.move(app.engine):
         pass
     assert sorted(stored_ids(app)) == sorted(sent)
+    app.close()
+
+
+def test_what_the_edge_writes_with_sqlite3_moves_as_sqlalchemy_reads_it(
+    settings: Settings, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The edge writes the spool through the sqlite3 module with the table's own type
+    processors: the time stays an aware UTC time, the recipients a list, the bytes bytes."""
+    shutil.copy(sqlite_template, tmp_path / "own.db")
+    app = build(settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'own.db'}"}))
+    raw = mail(message_id="<exact@customer.test>").as_bytes() + b"\xff\x00 binary tail"
+    rows = [
+        row_for(
+            Arrival(
+                raw, "Alice@Customer.test", ("support@example.com", "help@example.com"), "smtp"
+            ),
+            header_facts(raw),
+            datetime(2026, 11, 30, 17, 5, 1, 123456, tzinfo=UTC),
+        )
+    ]
+    writer = spool.SpoolWriter(app.engine)
+    try:
+        assert list(writer.insert(rows)) == [rows[0]["dedupe_key"]]
+        assert writer.insert(rows) == {}  # the same key again: skipped
+    finally:
+        writer.close()
+    assert spool.move(app.engine) == 1
+    with app.sessions() as session:
+        stored = session.scalars(select(InboundMail)).one()
+    assert stored.raw == raw and stored.size == len(raw)
+    assert stored.received_at == datetime(2026, 11, 30, 17, 5, 1, 123456, tzinfo=UTC)
+    assert stored.envelope_to == ["support@example.com", "help@example.com"]
+    assert (stored.envelope_from, stored.message_id) == (
+        "Alice@Customer.test",
+        "<exact@customer.test>",
+    )
     app.close()
