@@ -32,7 +32,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    delete,
     func,
     select,
 )
@@ -40,7 +39,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 
 from storage.db import make_engine, reading
-from storage.models import InboundMail, UTCDateTime
+from storage.models import InboundMail, MailStatus, UTCDateTime
 
 log = logging.getLogger("helpdesk.spool")
 MOVE_BYTES = 32 * 1024 * 1024  # one move holds at most this much mail in memory (at least one)
@@ -63,11 +62,6 @@ spooled_mails = Table(
     sqlite_autoincrement=True,  # an id is never reused: a late mover can delete only its rows
 )
 CARRIED = tuple(c.name for c in spooled_mails.columns if c.name != "id")
-_TO_INBOUND = (
-    sqlite.insert(InboundMail)
-    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    .returning(InboundMail.id)
-)
 
 _DIALECT = sqlite.dialect()
 _BINDS = [(name, spooled_mails.c[name].type.bind_processor(_DIALECT)) for name in CARRIED]
@@ -77,7 +71,16 @@ _INSERT = (
     " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key"
 )
 
+_status = InboundMail.__table__.c.status.type.bind_processor(_DIALECT)
+_RECEIVED = _status(MailStatus.RECEIVED) if _status else MailStatus.RECEIVED.value
+_MOVE = (
+    f"INSERT INTO main.inbound_mails ({', '.join(CARRIED)}, status, outcome, reason, error)"
+    f" SELECT {', '.join(CARRIED)}, ?, '', '', '' FROM spool.spooled_mails"
+    " WHERE id IN ({marks}) ORDER BY id ON CONFLICT (dedupe_key) DO NOTHING"
+)
+
 _engines: dict[str, Engine] = {}
+_movers: dict[str, _Mover] = {}
 _lock = threading.Lock()
 
 
@@ -121,11 +124,7 @@ class SpoolWriter:
         spool_for(main)  # the file and its table
         path = _path_of(main)
         assert path is not None, "only a SQLite file has a spool"
-        self._connection = sqlite3.connect(
-            path, timeout=30, isolation_level=None, check_same_thread=False
-        )
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000"):
-            self._connection.execute(f"PRAGMA {pragma}")
+        self._connection = _connect(path)
         self._lock = threading.Lock()  # the edge's loop and the IMAP poller's writer thread
 
     def insert(self, rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -158,8 +157,11 @@ def release(main: Engine) -> None:
     path = _path_of(main)
     with _lock:
         engine = _engines.pop(str(path), None) if path else None
+        mover = _movers.pop(str(path), None) if path else None
     if engine is not None:
         engine.dispose()
+    if mover is not None:
+        mover.close()
 
 
 def waiting(main: Engine) -> int:
@@ -172,37 +174,65 @@ def waiting(main: Engine) -> int:
 
 def move(main: Engine) -> int:
     """Move the oldest spooled mail into ``inbound_mails``; returns how many rows left the spool."""
-    spool = spool_for(main)
-    if spool is None:
+    path = _path_of(main)
+    if path is None:
         return 0
-    with reading(spool).connect() as connection:
-        sizes = connection.execute(
-            select(spooled_mails.c.id, spooled_mails.c.size).order_by(spooled_mails.c.id).limit(500)
-        ).all()
-        ids: list[int] = []
-        total = 0
-        for mail_id, size in sizes:
-            if ids and total + size > MOVE_BYTES:
-                break
-            ids.append(mail_id)
-            total += size
-        if not ids:
-            return 0
-        rows = connection.execute(
-            select(*(spooled_mails.c[name] for name in CARRIED))
-            .where(spooled_mails.c.id.in_(ids))
-            .order_by(spooled_mails.c.id)
-        ).mappings()
-        batch = [dict(row) for row in rows]
-    with main.begin() as connection:
-        kept = connection.execute(_TO_INBOUND, batch).all()
-    moved = spooled_mails.c.id.in_(ids) & spooled_mails.c.dedupe_key.in_(
-        [row["dedupe_key"] for row in batch]
-    )
-    with spool.begin() as connection:  # only rows now in inbound_mails, by id and by key
-        connection.execute(delete(spooled_mails).where(moved))
-    if len(kept) < len(batch):
-        log.info(
-            "%d spooled mail(s) were already stored: dropped as duplicates", len(batch) - len(kept)
-        )
-    return len(ids)
+    spool_for(main)  # the file and its table
+    with _lock:
+        mover = _movers.get(str(path))
+        if mover is None:
+            main_path = make_url(main.url.render_as_string(hide_password=False)).database
+            mover = _movers[str(path)] = _Mover(Path(str(main_path)), path)
+    return mover.move()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection as ``storage.db.make_engine`` makes them: WAL, ``synchronous=FULL``, a busy
+    timeout; each statement its own transaction unless BEGIN says otherwise."""
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000"):
+        connection.execute(f"PRAGMA {pragma}")
+    return connection
+
+
+class _Mover:
+    """Moves spooled mail inside SQLite: the spool is attached to a connection of the main
+    database, and one INSERT ... SELECT copies the rows, blobs and all, without them passing
+    through Python (measured: moving through SQLAlchemy was a sixth of the processor's time).
+
+    Each statement is its own transaction: the copy holds the main database's write lock, the
+    delete then the spool's, never both at once, so the edge never waits behind the copy.
+    """
+
+    def __init__(self, main: Path, spool: Path) -> None:
+        self._connection = _connect(main)
+        self._connection.execute("ATTACH DATABASE ? AS spool", (str(spool),))
+        self._connection.execute("PRAGMA spool.synchronous=FULL")
+        self._lock = threading.Lock()
+
+    def move(self) -> int:
+        with self._lock:
+            sizes = self._connection.execute(
+                "SELECT id, size FROM spool.spooled_mails ORDER BY id LIMIT 500"
+            ).fetchall()
+            ids: list[int] = []
+            total = 0
+            for mail_id, size in sizes:
+                if ids and total + size > MOVE_BYTES:
+                    break
+                ids.append(int(mail_id))
+                total += int(size)
+            if not ids:
+                return 0
+            marks = ", ".join("?" * len(ids))
+            kept = self._connection.execute(_MOVE.format(marks=marks), [_RECEIVED, *ids]).rowcount
+            self._connection.execute(f"DELETE FROM spool.spooled_mails WHERE id IN ({marks})", ids)
+        if kept < len(ids):
+            log.info(
+                "%d spooled mail(s) were already stored: dropped as duplicates", len(ids) - kept
+            )
+        return len(ids)
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
