@@ -6,7 +6,6 @@ They run inside the caller's unit of work and never commit.
 from __future__ import annotations
 
 import enum
-import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -86,6 +85,24 @@ def preload_customers(session: Session, emails: Iterable[str]) -> None:
     with session.no_autoflush:  # the customers made in this unit of work are known already
         for customer in session.scalars(select(Customer).where(Customer.email.in_(wanted))):
             known[customer.email] = customer
+
+
+def stored_blobs(session: Session) -> dict[str, bool]:
+    """Whether each attachment content looked up in this unit of work is stored, flushed or not
+    (a pending one is not in the table yet)."""
+    stored: dict[str, bool] = session.info.setdefault("blobs", {})
+    return stored
+
+
+def preload_blobs(session: Session, digests: Iterable[str]) -> None:
+    stored = stored_blobs(session)
+    wanted = {digest for digest in digests if digest not in stored}
+    if not wanted:
+        return
+    stored.update(dict.fromkeys(wanted, False))
+    with session.no_autoflush:
+        found = session.scalars(select(Blob.sha256).where(Blob.sha256.in_(wanted)))
+        stored.update(dict.fromkeys(found, True))
 
 
 def find_customer(session: Session, email: str) -> Customer | None:
@@ -279,16 +296,12 @@ def add_message(
 
 
 def attach(session: Session, message: Message, attachment: Attachment) -> None:
-    digest = hashlib.sha256(attachment.content).hexdigest()
-    # The blobs this unit of work has stored, flushed or not: a pending one is not in the table
-    stored: set[str] = session.info.setdefault("blobs", set())
-    if digest not in stored:
-        with session.no_autoflush:
-            if session.scalar(select(Blob.sha256).where(Blob.sha256 == digest)) is None:
-                session.add(
-                    Blob(sha256=digest, size=len(attachment.content), content=attachment.content)
-                )
-        stored.add(digest)
+    digest = attachment.sha256
+    preload_blobs(session, (digest,))
+    stored = stored_blobs(session)
+    if not stored[digest]:
+        session.add(Blob(sha256=digest, size=len(attachment.content), content=attachment.content))
+        stored[digest] = True
     message.attachments.append(
         MessageAttachment(
             blob_sha256=digest,

@@ -57,12 +57,14 @@ def prepare(ctx: MailContext) -> MailContext:
 
 def preload(contexts: Iterable[MailContext], session: Session, settings: Settings) -> None:
     """Read, for a batch of prepared mails at once, what each mail's stages would otherwise
-    query one by one: the senders' customer records, their acknowledgement counts, and their
-    recent messages with the same content."""
+    query one by one: the senders' customer records, their acknowledgement counts, their
+    recent messages with the same content, and which of their attachments are stored already."""
     contexts = list(contexts)
     emails = [ctx.sender.email for ctx in contexts if ctx.sender is not None]
     now = datetime.now(UTC)
     tickets.preload_customers(session, emails)
+    parsed = [ctx.parsed for ctx in contexts if ctx.parsed is not None]
+    tickets.preload_blobs(session, (a.sha256 for mail in parsed for a in mail.attachments))
     Planner(session, settings, now).preload(emails)
     dedupe.preload(session, settings, now, contexts)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import hashlib
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -85,6 +86,10 @@ class Attachment:
     filename: str
     content_type: str
     content: bytes
+    sha256: str = field(init=False, repr=False, compare=False)  # the key it is stored under
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.content).hexdigest())
 
 
 @dataclass(frozen=True)

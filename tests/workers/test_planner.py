@@ -14,7 +14,9 @@ from gateway.notifications import Planner
 from storage.models import (
     Agent,
     AuthorKind,
+    Blob,
     Customer,
+    MessageAttachment,
     MessageKind,
     Outbox,
     OutboxStatus,
@@ -123,3 +125,31 @@ def test_the_acknowledgement_limit_counts_the_rows_of_the_same_batch(
         opened = session.scalar(select(func.count()).select_from(Ticket))
     assert opened == limit + 3
     assert len(acks) == limit
+
+
+def test_an_attachment_sent_again_is_stored_once_within_a_batch_and_after_it(
+    app: App, intake: Intake
+) -> None:
+    """Which contents are stored already is read once for the batch; the batch's own new
+    contents count too, flushed or not."""
+
+    def with_report(subject: str) -> bytes:
+        message = mail(subject=subject)
+        message.add_attachment(
+            b"%PDF-1.4 the same report",
+            maintype="application",
+            subtype="pdf",
+            filename="report.pdf",
+        )
+        return message.as_bytes()
+
+    for batch in (["First", "Second"], ["Third"]):
+        futures = [
+            intake.submit(Arrival(with_report(s), "alice@customer.test", TO, "test")) for s in batch
+        ]
+        for future in futures:
+            future.result(timeout=30)
+        drain(app)
+    with app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Blob)) == 1
+        assert session.scalar(select(func.count()).select_from(MessageAttachment)) == 3
