@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import enum
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -70,46 +70,56 @@ def sla_policy(session: Session, priority: Priority) -> SlaPolicy | None:
     return policies.get(priority)
 
 
-def known_customers(session: Session) -> dict[str, Customer | None]:
-    """The customers this unit of work has looked up or created, by email; None: looked up and
-    not found. A batch of mails reads its senders once (``preload_customers``) and a customer
-    created by one mail is found by the next without a flush."""
-    known: dict[str, Customer | None] = session.info.setdefault("customers", {})
+V = TypeVar("V")
+
+
+def _read_ahead(
+    session: Session,
+    name: str,
+    keys: Iterable[str],
+    absent: V,
+    lookup: Callable[[set[str]], Iterable[tuple[str, V]]],
+) -> dict[str, V]:
+    """A lookup kept for the unit of work under ``name``: the keys not known yet are read in
+    one query (``lookup``); a key not found is kept as ``absent``. The unit of work updates it
+    as it adds rows, so that they are found without a flush."""
+    known: dict[str, V] = session.info.setdefault(name, {})
+    wanted = {key for key in keys if key not in known}
+    if wanted:
+        known.update(dict.fromkeys(wanted, absent))
+        with session.no_autoflush:
+            known.update(lookup(wanted))
     return known
 
 
-def preload_customers(session: Session, emails: Iterable[str]) -> None:
-    known = known_customers(session)
-    wanted = {email for email in emails if email not in known}
-    if not wanted:
-        return
-    known.update(dict.fromkeys(wanted))
-    with session.no_autoflush:  # the customers made in this unit of work are known already
-        for customer in session.scalars(select(Customer).where(Customer.email.in_(wanted))):
-            known[customer.email] = customer
+def known_customers(session: Session, emails: Iterable[str] = ()) -> dict[str, Customer | None]:
+    """The customers this unit of work has looked up or created, by email; None: looked up and
+    not found. A batch of mails reads its senders once (``pipeline.preload``) and a customer
+    created by one mail is found by the next without a flush."""
+
+    def lookup(wanted: set[str]) -> Iterable[tuple[str, Customer | None]]:
+        return (
+            (c.email, c)
+            for c in session.scalars(select(Customer).where(Customer.email.in_(wanted)))
+        )
+
+    return _read_ahead(session, "customers", emails, None, lookup)
 
 
-def stored_blobs(session: Session) -> dict[str, bool]:
+def stored_blobs(session: Session, digests: Iterable[str] = ()) -> dict[str, bool]:
     """Whether each attachment content looked up in this unit of work is stored, flushed or not
     (a pending one is not in the table yet)."""
-    stored: dict[str, bool] = session.info.setdefault("blobs", {})
-    return stored
 
+    def lookup(wanted: set[str]) -> Iterable[tuple[str, bool]]:
+        return (
+            (d, True) for d in session.scalars(select(Blob.sha256).where(Blob.sha256.in_(wanted)))
+        )
 
-def preload_blobs(session: Session, digests: Iterable[str]) -> None:
-    stored = stored_blobs(session)
-    wanted = {digest for digest in digests if digest not in stored}
-    if not wanted:
-        return
-    stored.update(dict.fromkeys(wanted, False))
-    with session.no_autoflush:
-        found = session.scalars(select(Blob.sha256).where(Blob.sha256.in_(wanted)))
-        stored.update(dict.fromkeys(found, True))
+    return _read_ahead(session, "blobs", digests, False, lookup)
 
 
 def find_customer(session: Session, email: str) -> Customer | None:
-    preload_customers(session, (email,))
-    return known_customers(session)[email]
+    return known_customers(session, (email,))[email]
 
 
 def customer_for(session: Session, email: str, name: str, now: datetime) -> Customer:
@@ -299,8 +309,7 @@ def add_message(
 
 def attach(session: Session, message: Message, attachment: Attachment) -> None:
     digest = attachment.sha256
-    preload_blobs(session, (digest,))
-    stored = stored_blobs(session)
+    stored = stored_blobs(session, (digest,))
     if not stored[digest]:
         session.add(Blob(sha256=digest, size=len(attachment.content), content=attachment.content))
         stored[digest] = True

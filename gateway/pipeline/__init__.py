@@ -62,9 +62,9 @@ def preload(contexts: Iterable[MailContext], session: Session, settings: Setting
     contexts = list(contexts)
     emails = [ctx.sender.email for ctx in contexts if ctx.sender is not None]
     now = datetime.now(UTC)
-    tickets.preload_customers(session, emails)
+    tickets.known_customers(session, emails)
     parsed = [ctx.parsed for ctx in contexts if ctx.parsed is not None]
-    tickets.preload_blobs(session, (a.sha256 for mail in parsed for a in mail.attachments))
+    tickets.stored_blobs(session, (a.sha256 for mail in parsed for a in mail.attachments))
     Planner(session, settings, now).preload(emails)
     dedupe.preload(session, settings, now, contexts)
 
