@@ -32,10 +32,10 @@ from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table
+from sqlalchemy import Engine, Insert, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
-from storage.models import InboundMail
+from storage.models import InboundMail, InboundRaw
 from storage.spool import SpoolWriter, spool_for
 
 log = logging.getLogger("helpdesk.intake")
@@ -251,7 +251,16 @@ class Intake:
             inserted = self._spool.insert(rows)
         else:
             with self._engine.begin() as connection:
-                inserted = {key: mail_id for mail_id, key in connection.execute(self._insert, rows)}
+                mails = [{k: v for k, v in row.items() if k != "raw"} for row in rows]
+                inserted = {
+                    key: mail_id for mail_id, key in connection.execute(self._insert, mails)
+                }
+                raws = {row["dedupe_key"]: row["raw"] for row in rows}
+                if inserted:
+                    connection.execute(
+                        insert(InboundRaw),
+                        [{"mail_id": i, "raw": raws[key]} for key, i in inserted.items()],
+                    )
         receipts, seen = [], set()
         for row in rows:
             key = row["dedupe_key"]

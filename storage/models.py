@@ -264,8 +264,24 @@ class TicketParticipant(Base):
     customer: Mapped[Customer] = relationship()
 
 
+class InboundRaw(Base):
+    """The bytes of an inbound mail, in a table of their own: the mail's row is updated when it
+    is processed, and SQLite rewrites a whole row on update, blob and all (measured: with the
+    bytes in the row, that update was 8% of the processor's time)."""
+
+    __tablename__ = "inbound_raws"
+
+    mail_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("inbound_mails.id"),
+        primary_key=True,
+    )
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class InboundMail(Base):
-    """A raw mail exactly as accepted, with the envelope; written before the SMTP 250."""
+    """A raw mail exactly as accepted, with the envelope; written before the SMTP 250. Its bytes
+    are in ``inbound_raws`` (``raw``)."""
 
     __tablename__ = "inbound_mails"
     __table_args__ = (Index(None, "status", "id"),)
@@ -280,7 +296,6 @@ class InboundMail(Base):
     message_id: Mapped[str] = mapped_column(String(998), default="")
     from_address: Mapped[str] = mapped_column(String(320), default="")
     size: Mapped[int] = mapped_column(Integer)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[MailStatus] = mapped_column(default=MailStatus.RECEIVED)
     outcome: Mapped[str] = mapped_column(String(32), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -289,6 +304,15 @@ class InboundMail(Base):
     processed_at: Mapped[datetime | None]
 
     ticket: Mapped[Ticket | None] = relationship()
+    content: Mapped[InboundRaw] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def raw(self) -> bytes:
+        return self.content.raw
+
+    @raw.setter
+    def raw(self, value: bytes) -> None:
+        self.content = InboundRaw(raw=value)
 
 
 class Message(Base):

@@ -73,10 +73,17 @@ _INSERT = (
 
 _status = InboundMail.__table__.c.status.type.bind_processor(_DIALECT)
 _RECEIVED = _status(MailStatus.RECEIVED) if _status else MailStatus.RECEIVED.value
+_MAIL_COLUMNS = ", ".join(name for name in CARRIED if name != "raw")
 _MOVE = (
-    f"INSERT INTO main.inbound_mails ({', '.join(CARRIED)}, status, outcome, reason, error)"
-    f" SELECT {', '.join(CARRIED)}, ?, '', '', '' FROM spool.spooled_mails"
+    f"INSERT INTO main.inbound_mails ({_MAIL_COLUMNS}, status, outcome, reason, error)"
+    f" SELECT {_MAIL_COLUMNS}, ?, '', '', '' FROM spool.spooled_mails"
     " WHERE id IN ({marks}) ORDER BY id ON CONFLICT (dedupe_key) DO NOTHING"
+)
+_MOVE_RAW = (
+    "INSERT INTO main.inbound_raws (mail_id, raw)"
+    " SELECT m.id, s.raw FROM spool.spooled_mails AS s"
+    " JOIN main.inbound_mails AS m ON m.dedupe_key = s.dedupe_key"
+    " WHERE s.id IN ({marks}) ON CONFLICT (mail_id) DO NOTHING"
 )
 
 _engines: dict[str, Engine] = {}
@@ -200,8 +207,9 @@ class _Mover:
     database, and one INSERT ... SELECT copies the rows, blobs and all, without them passing
     through Python (measured: moving through SQLAlchemy was a sixth of the processor's time).
 
-    Each statement is its own transaction: the copy holds the main database's write lock, the
-    delete then the spool's, never both at once, so the edge never waits behind the copy.
+    The copy (the mail's row, then its bytes) is one transaction on the main database, the
+    delete another on the spool: never both write locks at once, so the edge never waits
+    behind the copy.
     """
 
     def __init__(self, main: Path, spool: Path) -> None:
@@ -225,7 +233,18 @@ class _Mover:
             if not ids:
                 return 0
             marks = ", ".join("?" * len(ids))
-            kept = self._connection.execute(_MOVE.format(marks=marks), [_RECEIVED, *ids]).rowcount
+            # BEGIN, not BEGIN IMMEDIATE: that would take the spool's write lock too
+            self._connection.execute("BEGIN")
+            try:
+                kept = self._connection.execute(
+                    _MOVE.format(marks=marks), [_RECEIVED, *ids]
+                ).rowcount
+                self._connection.execute(_MOVE_RAW.format(marks=marks), ids)
+                self._connection.execute("COMMIT")
+            except BaseException:
+                if self._connection.in_transaction:
+                    self._connection.rollback()
+                raise
             self._connection.execute(f"DELETE FROM spool.spooled_mails WHERE id IN ({marks})", ids)
         if kept < len(ids):
             log.info(

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, selectinload
 
 from gateway import pipeline
 from gateway.bootstrap import App, build
@@ -64,7 +64,6 @@ def _claim(session: Session, mail_ids: list[int]) -> dict[int, InboundMail]:
     mails = session.scalars(
         select(InboundMail)
         .where(InboundMail.id.in_(mail_ids), InboundMail.status == MailStatus.RECEIVED)
-        .options(defer(InboundMail.raw))  # read by ``prepared``; loaded here only if needed
         .with_for_update(skip_locked=True)
     )
     return {mail.id: mail for mail in mails}
@@ -79,9 +78,9 @@ def prepared(app: App, mail_ids: list[int]) -> dict[int, MailContext]:
     found = {}
     with Session(reading(app.engine)) as session:
         rows = session.scalars(
-            select(InboundMail).where(
-                InboundMail.id.in_(mail_ids), InboundMail.status == MailStatus.RECEIVED
-            )
+            select(InboundMail)
+            .where(InboundMail.id.in_(mail_ids), InboundMail.status == MailStatus.RECEIVED)
+            .options(selectinload(InboundMail.content))
         )
         envelopes = [envelope_of(mail) for mail in rows]
     for envelope in envelopes:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from gateway.bootstrap import App
 from storage.db import alembic_config
-from storage.models import Base, Priority, SlaPolicy
+from storage.models import Base, InboundMail, Priority, SlaPolicy
 
 
 def test_models_and_migrations_agree(app: App) -> None:
@@ -49,3 +49,27 @@ def test_hot_path_lookups_are_indexed(app: App) -> None:
     assert {"number", "status", "customer_id"} <= indexed("tickets")
     assert "message_id" in indexed("messages") and "message_id" in indexed("outbox")
     assert "email" in indexed("customers") and "email" in indexed("agents")
+
+
+def test_the_bytes_of_stored_mail_move_to_their_own_table_and_back(app: App) -> None:
+    """Migration 0005 carries every stored mail's bytes over, and its downgrade back."""
+    config = alembic_config(app.engine)
+    command.downgrade(config, "0004")
+    row = {"key": "k" * 64, "at": "2026-11-30 12:00:00", "raw": b"Subject: kept\r\n\r\n\xff"}
+    with app.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO inbound_mails (dedupe_key, received_at, source, peer, envelope_from,"
+                " envelope_to, message_id, from_address, size, raw, status, outcome, reason,"
+                " error) VALUES (:key, :at, 'smtp', '', '', '[]', '', '', 3, :raw, 'received',"
+                " '', '', '')"
+            ),
+            row,
+        )
+    command.upgrade(config, "head")
+    with app.sessions() as session:
+        assert session.scalars(select(InboundMail)).one().raw == row["raw"]
+    command.downgrade(config, "0004")
+    with app.engine.connect() as connection:
+        assert connection.scalar(text("SELECT raw FROM inbound_mails")) == row["raw"]
+    command.upgrade(config, "head")

@@ -138,7 +138,7 @@ def test_what_the_edge_writes_with_sqlite3_moves_as_sqlalchemy_reads_it(
     assert spool.move(app.engine) == 1
     with app.sessions() as session:
         stored = session.scalars(select(InboundMail)).one()
-    assert stored.raw == raw and stored.size == len(raw)
+        assert stored.raw == raw and stored.size == len(raw)
     assert stored.received_at == datetime(2026, 11, 30, 17, 5, 1, 123456, tzinfo=UTC)
     assert stored.envelope_to == ["support@example.com", "help@example.com"]
     assert (stored.envelope_from, stored.message_id) == (
