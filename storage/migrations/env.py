@@ -5,10 +5,13 @@ from sqlalchemy import Engine
 
 from storage.models import Base
 
+MIGRATION_LOCK = 0x68656C70  # any constant of this application's own
 engine = context.config.attributes["engine"]
 assert isinstance(engine, Engine)
 
 with engine.connect() as connection:
+    if connection.dialect.name == "postgresql":  # two processes starting at once: one migrates
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

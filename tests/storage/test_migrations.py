@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
 from gateway.bootstrap import App
@@ -73,3 +77,23 @@ def test_the_bytes_of_stored_mail_move_to_their_own_table_and_back(app: App) -> 
     with app.engine.connect() as connection:
         assert connection.scalar(text("SELECT raw FROM inbound_mails")) == row["raw"]
     command.upgrade(config, "head")
+
+
+def test_two_processes_starting_at_once_migrate_once(app: App) -> None:
+    """A gateway and a second gateway (or a restart) racing on a fresh database: one creates the
+    schema, the other waits for it and finds nothing left to do."""
+    command.downgrade(alembic_config(app.engine), "base")
+    url = app.engine.url.render_as_string(hide_password=False)
+    script = (
+        "import sys; from storage.db import make_engine, upgrade; upgrade(make_engine(sys.argv[1]))"
+    )
+    racers = [
+        subprocess.Popen([sys.executable, "-c", script, url], stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for racer in racers:
+        _, errors = racer.communicate(timeout=120)
+        assert racer.returncode == 0, errors.decode()
+    with app.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    assert current == ScriptDirectory.from_config(alembic_config(app.engine)).get_current_head()
