@@ -3,6 +3,10 @@
 Each mail in the folder is committed through ``Intake.submit`` and only then flagged deleted and
 expunged; a crash in between makes the next poll submit it again, which the intake's duplicate key
 turns into a no-op. ``imaps://user:pass@host[:port]/FOLDER`` (or ``imap://`` on a trusted host).
+
+A mail over the size limit (``HELPDESK_MAX_MESSAGE_BYTES``, where SMTP answers 552) stays in the
+folder, flagged ``$HelpdeskTooLarge`` so that later polls pass over it; only its header is
+stored, and the pipeline quarantines that record with the reason (``helpdesk mail list``).
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ from urllib.parse import unquote, urlsplit
 from imapclient import IMAPClient
 
 from gateway.intake import Arrival, Intake, header_block
+from gateway.pipeline.size import TOO_LARGE_HEADER, TOO_LARGE_SOURCE
 
 log = logging.getLogger("helpdesk.imap")
 FETCH_BATCH = 50
+KEPT = b"$HelpdeskTooLarge"
+SIZE, BODY, HEADER = b"RFC822.SIZE", b"BODY[]", b"BODY[HEADER]"
 
 
 @dataclass(frozen=True)
@@ -60,8 +67,15 @@ def envelope_of(raw: bytes) -> tuple[str, tuple[str, ...]]:
 
 
 class ImapPoller:
-    def __init__(self, url: str, intake: Intake, interval_seconds: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        intake: Intake,
+        interval_seconds: float,
+        max_message_bytes: int = 25 * 1024 * 1024,
+    ) -> None:
         self._target = ImapTarget.from_url(url)
+        self._max_bytes = max_message_bytes
         self._intake = intake
         self._interval = interval_seconds
         self._stopping = threading.Event()
@@ -91,21 +105,36 @@ class ImapPoller:
         with IMAPClient(target.host, port=target.port, ssl=target.ssl, timeout=30) as client:
             client.login(target.username, target.password)
             client.select_folder(target.folder)
-            uids = sorted(client.search(["NOT", "DELETED"]))
+            uids = sorted(client.search(["NOT", "DELETED", "NOT", "KEYWORD", KEPT.decode()]))
             taken = 0
             for start in range(0, len(uids), FETCH_BATCH):
                 if self._stopping.is_set():  # the rest waits for the next start
                     break
                 chunk = uids[start : start + FETCH_BATCH]
-                fetched = client.fetch(chunk, [b"BODY.PEEK[]"])
+                sizes = {u: int(f.get(SIZE, 0)) for u, f in client.fetch(chunk, [SIZE]).items()}
+                large = [u for u in chunk if sizes.get(u, 0) > self._max_bytes]
+                small = [u for u in chunk if u in sizes and u not in large]
+                fetched = client.fetch(small, [b"BODY.PEEK[]"]) if small else {}
+                if large:
+                    fetched |= client.fetch(large, [b"BODY.PEEK[HEADER]"])
                 for uid in chunk:  # in arrival order; unsolicited FETCH responses are ignored
-                    raw = fetched.get(uid, {}).get(b"BODY[]")
+                    raw = fetched.get(uid, {}).get(HEADER if uid in large else BODY)
                     if not isinstance(raw, bytes):  # expunged by another client meanwhile
                         continue
+                    source = TOO_LARGE_SOURCE if uid in large else "imap"
+                    if uid in large:
+                        raw = self._note_too_large(sizes[uid]) + raw
                     sender, rcpts = envelope_of(raw)
-                    arrival = Arrival(raw, sender, rcpts, source="imap", peer=target.host)
+                    arrival = Arrival(raw, sender, rcpts, source=source, peer=target.host)
                     self._intake.submit(arrival).result(timeout=60)
-                    client.add_flags([uid], [b"\\Deleted"])
+                    client.add_flags([uid], [KEPT] if uid in large else [b"\\Deleted"])
                     taken += 1
                 client.expunge()
             return taken
+
+    def _note_too_large(self, size: int) -> bytes:
+        note = (
+            f"{size} bytes, over the limit of {self._max_bytes}; the mail is kept in the "
+            f"IMAP folder {self._target.folder}, flagged {KEPT.decode()}"
+        )
+        return f"{TOO_LARGE_HEADER}: {note}\r\n".encode()

@@ -178,7 +178,12 @@ class Gateway:
             self.intake, RecipientPolicy(settings.support_addresses, app.secret), self.blocks
         )
         self.poller = (
-            ImapPoller(settings.imap_url, self.intake, settings.imap_poll_seconds)
+            ImapPoller(
+                settings.imap_url,
+                self.intake,
+                settings.imap_poll_seconds,
+                settings.max_message_bytes,
+            )
             if settings.imap_url
             else None
         )

@@ -1,8 +1,8 @@
 """The inbound pipeline: one stored mail, one unit of work, a fixed chain of stages.
 
 Each stage reads and extends the context; a stage that settles the mail calls ``ctx.finish`` and
-the chain stops there. The order is the design: decode, classify, know the sender, find the
-thread, keep the new words, drop repeats, note automatic mail, check, apply.
+the chain stops there. The order is the design: decode, refuse what is too large, classify, know
+the sender, find the thread, keep the new words, drop repeats, note automatic mail, check, apply.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from gateway.pipeline import (
     identify,
     notify,
     parse,
+    size,
     thread,
     validate,
 )
@@ -34,6 +35,7 @@ Stage = Callable[[MailContext, Env], None]
 
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("parse", parse.stage),
+    ("size", size.stage),
     ("classify", classify.stage),
     ("identify", identify.stage),
     ("thread", thread.stage),

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import Engine, select
 
 from gateway.bootstrap import App
-from gateway.imap import ImapPoller, envelope_of
+from gateway.imap import KEPT, ImapPoller, envelope_of
 from gateway.intake import Arrival, HeaderFacts, Intake, Receipt, Stored
 from storage import spool
 from storage.db import make_engine
-from storage.models import InboundMail
+from storage.models import InboundMail, MailStatus
 from tests.conftest import unavailable
 from tests.dovecot import Dovecot, DovecotUnavailable
 from tests.helpers import GatewayThread, mail, tickets
@@ -250,3 +250,32 @@ def test_serve_starts_the_poller_when_configured(dovecot: Dovecot, app: App) -> 
         running.stop()
     [mail_row] = stored(app)
     assert mail_row.source == "imap"
+
+
+def test_mail_over_the_size_limit_stays_in_the_folder_and_is_quarantined_with_the_reason(
+    dovecot: Dovecot, app: App, intake: Intake
+) -> None:
+    big = mail(subject="Huge scan", body="x" * 6000).as_bytes()
+    dovecot.append(customer_mail(1), big)
+    poller = ImapPoller(dovecot.url, intake, 60, max_message_bytes=4000)
+    assert poller.poll_once() == 2
+    [kept] = dovecot.uids()  # the big one: its bytes are not ours to drop
+    with dovecot.client() as client:
+        client.select_folder("INBOX")
+        assert KEPT in client.get_flags([kept])[kept]
+    assert poller.poll_once() == 0  # passed over from now on, not stored again
+    drain(app)
+    assert [t.subject for t in tickets(app)] == ["Problem number 1"]
+    quarantined = [m for m in stored(app) if m.status is MailStatus.QUARANTINED]
+    assert len(quarantined) == 1 and quarantined[0].reason.startswith("too large: ")
+    assert "over the limit of 4000" in quarantined[0].reason and "INBOX" in quarantined[0].reason
+
+
+def test_a_sender_cannot_quarantine_a_mail_by_writing_the_pollers_note(
+    app: App, intake: Intake
+) -> None:
+    forged = b"X-Helpdesk-Too-Large: 1 bytes\r\n" + customer_mail(2)
+    arrival = Arrival(forged, "customer2@customer.test", ("support@example.com",), "imap")
+    assert intake.submit(arrival).result(timeout=30).stored is Stored.NEW
+    drain(app)
+    assert [t.subject for t in tickets(app)] == ["Problem number 2"]
