@@ -23,7 +23,7 @@ from gateway.pipeline.context import Env, Envelope, MailContext
 from gateway.serve import serve as run_server
 from gateway.settings import Settings
 from storage import spool
-from storage.db import make_engine, make_session_factory, upgrade
+from storage.db import make_engine, make_session_factory, schema_problem, upgrade
 from storage.models import Agent, Group, InboundMail, MailStatus, Priority, Role, Status
 from storage.queries import TicketFilter, list_tickets, ticket_detail
 from workers.actors import Tasks, make_broker
@@ -32,7 +32,14 @@ from workers.render import TemplateProblem
 
 
 def _app(migrate: bool = False) -> App:
-    return build(Settings(), migrate=migrate)
+    """The application; without ``migrate``, a database that is not ready is said so in one
+    line (and exit status 1), not in a traceback."""
+    app = build(Settings(), migrate=migrate)
+    problem = None if migrate else schema_problem(app.engine)
+    if problem is not None:
+        app.close()
+        raise click.ClickException(problem)
+    return app
 
 
 def _logging(verbose: bool) -> None:

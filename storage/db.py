@@ -12,8 +12,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, func, inspect, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -153,6 +156,23 @@ def alembic_config(engine: Engine) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
     return config
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why the database of ``engine`` cannot serve as it is, in words for whoever runs the
+    command: unreachable, not set up, or at another schema than this release's; None if fine."""
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip().splitlines()[0]
+        return f"cannot reach the database: {reason}"
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    if current is None:
+        return "the database is not set up yet: run `helpdesk init` (`helpdesk serve` does it too)"
+    if current != head:
+        return f"the database has schema {current}, this release needs {head}: run `helpdesk init`"
+    return None
 
 
 def upgrade(engine: Engine) -> None:

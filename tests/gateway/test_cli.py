@@ -215,3 +215,19 @@ def test_console_entry_point_runs(settings: Settings) -> None:
     )
     for command in ("init", "serve", "worker", "agent", "group", "tickets", "explain"):
         assert command in result.stdout
+
+
+def test_a_database_not_set_up_or_away_is_said_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELPDESK_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("HELPDESK_DATABASE_URL", raising=False)
+    fresh = CliRunner().invoke(main, ["tickets", "list"])
+    assert fresh.exit_code == 1 and "not set up yet: run `helpdesk init`" in fresh.output
+    assert fresh.exception is None or isinstance(fresh.exception, SystemExit)
+    assert CliRunner().invoke(main, ["init"]).exit_code == 0
+    assert CliRunner().invoke(main, ["tickets", "list"]).exit_code == 0
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nowhere")
+    away = CliRunner().invoke(main, ["tickets", "show", "TKT-NOPE00"])
+    assert away.exit_code == 1 and "cannot reach the database" in away.output
+    assert "Traceback" not in away.output
