@@ -10,12 +10,11 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.pipeline.parse import Attachment
 from storage.models import (
     Agent,
     AuthorKind,
@@ -32,6 +31,9 @@ from storage.models import (
     TicketEvent,
     TicketParticipant,
 )
+
+if TYPE_CHECKING:  # the pipeline imports this module: a runtime import would be a cycle
+    from gateway.pipeline.parse import Attachment
 
 MAX_SUBJECT = 250
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
