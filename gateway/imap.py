@@ -112,22 +112,23 @@ class ImapPoller:
                     break
                 chunk = uids[start : start + FETCH_BATCH]
                 sizes = {u: int(f.get(SIZE, 0)) for u, f in client.fetch(chunk, [SIZE]).items()}
-                large = [u for u in chunk if sizes.get(u, 0) > self._max_bytes]
+                large = {u for u, size in sizes.items() if size > self._max_bytes}
                 small = [u for u in chunk if u in sizes and u not in large]
                 fetched = client.fetch(small, [b"BODY.PEEK[]"]) if small else {}
                 if large:
-                    fetched |= client.fetch(large, [b"BODY.PEEK[HEADER]"])
+                    fetched |= client.fetch(sorted(large), [b"BODY.PEEK[HEADER]"])
                 for uid in chunk:  # in arrival order; unsolicited FETCH responses are ignored
                     raw = fetched.get(uid, {}).get(HEADER if uid in large else BODY)
                     if not isinstance(raw, bytes):  # expunged by another client meanwhile
                         continue
-                    source = TOO_LARGE_SOURCE if uid in large else "imap"
-                    if uid in large:
+                    source, done = "imap", b"\\Deleted"
+                    if uid in large:  # only its header, with our note; the mail stays
                         raw = self._note_too_large(sizes[uid]) + raw
+                        source, done = TOO_LARGE_SOURCE, KEPT
                     sender, rcpts = envelope_of(raw)
                     arrival = Arrival(raw, sender, rcpts, source=source, peer=target.host)
                     self._intake.submit(arrival).result(timeout=60)
-                    client.add_flags([uid], [KEPT] if uid in large else [b"\\Deleted"])
+                    client.add_flags([uid], [done])
                     taken += 1
                 client.expunge()
             return taken

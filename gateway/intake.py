@@ -169,7 +169,6 @@ class Intake:
         self._window = window_seconds
         self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._on_loop = self._spool is not None
         self._gathered: list[_Pending] = []
         self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
 
@@ -191,7 +190,7 @@ class Intake:
     async def accept(self, arrival: Arrival, facts: HeaderFacts | None = None) -> Receipt:
         """``submit`` for a coroutine on the event loop: on SQLite committed by the loop itself,
         with whatever else arrived in the same turn of the loop."""
-        if not self._on_loop:
+        if self._spool is None:
             return await asyncio.wrap_future(self.submit(arrival, facts))
         loop = asyncio.get_running_loop()
         facts = facts or header_facts(arrival.raw)

@@ -39,19 +39,24 @@ def make_engine(
 
     def connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            f"synchronous={synchronous}",
-            "foreign_keys=ON",
-            f"busy_timeout={busy_timeout_ms}",
-        ):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
+        set_pragmas(dbapi_connection, synchronous, busy_timeout_ms)
 
     event.listen(engine, "connect", connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def set_pragmas(connection: Any, synchronous: str = "FULL", busy_timeout_ms: int = 30000) -> None:
+    """The settings of every SQLite connection, SQLAlchemy's or a bare ``sqlite3`` one."""
+    cursor = connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        f"synchronous={synchronous}",
+        "foreign_keys=ON",
+        f"busy_timeout={busy_timeout_ms}",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
 
 
 def _sqlite_begin(connection: Any) -> None:

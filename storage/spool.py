@@ -38,11 +38,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 
-from storage.db import make_engine, reading
+from storage.db import make_engine, reading, set_pragmas
 from storage.models import InboundMail, MailStatus, UTCDateTime
 
 log = logging.getLogger("helpdesk.spool")
-MOVE_BYTES = 32 * 1024 * 1024  # one move holds at most this much mail in memory (at least one)
+MOVE_BYTES = 32 * 1024 * 1024  # one move copies at most this much mail (at least one mail)
 
 SPOOL = MetaData()
 spooled_mails = Table(
@@ -194,11 +194,10 @@ def move(main: Engine) -> int:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    """A connection as ``storage.db.make_engine`` makes them: WAL, ``synchronous=FULL``, a busy
-    timeout; each statement its own transaction unless BEGIN says otherwise."""
+    """A bare connection with the engine's settings (``storage.db.set_pragmas``); each statement
+    its own transaction unless BEGIN says otherwise."""
     connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000"):
-        connection.execute(f"PRAGMA {pragma}")
+    set_pragmas(connection)
     return connection
 
 
