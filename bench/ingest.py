@@ -77,7 +77,8 @@ from common import (
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
-from storage.models import InboundMail, MailStatus, Ticket
+from helpdesk.domain.vocabulary import MailStatus
+from storage.models import InboundMail, Ticket
 
 PG_DATABASE = "helpdesk_bench"
 SECRET = "bench-secret-not-for-production"

@@ -97,8 +97,9 @@ from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import Session
 
+from helpdesk.domain.vocabulary import OutboxStatus
 from storage.db import make_engine
-from storage.models import Heartbeat, InboundMail, Outbox, OutboxStatus
+from storage.models import Heartbeat, InboundMail, Outbox
 
 SECRET = "bench-notify-secret-not-for-production"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")

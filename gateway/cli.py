@@ -16,15 +16,16 @@ import dramatiq
 from dramatiq import Worker
 from sqlalchemy import inspect, select, update
 
-from gateway import pipeline, views
-from gateway.bootstrap import App, build
-from gateway.intake import dedupe_key, header_facts
-from gateway.pipeline.context import Env, Envelope, MailContext
 from gateway.serve import serve as run_server
-from gateway.settings import Settings
+from helpdesk.app import pipeline, views
+from helpdesk.app.pipeline.context import Env, Envelope, MailContext
+from helpdesk.app.runtime import App, build
+from helpdesk.app.settings import Settings
+from helpdesk.domain.mail.headers import dedupe_key, header_facts
+from helpdesk.domain.vocabulary import MailStatus, Priority, Role, Status
 from storage import spool
 from storage.db import make_engine, make_session_factory, schema_problem, upgrade
-from storage.models import Agent, Group, InboundMail, MailStatus, Priority, Role, Status
+from storage.models import Agent, Group, InboundMail
 from storage.queries import TicketFilter, list_tickets, ticket_detail
 from workers.actors import Tasks, make_broker
 from workers.processor import drain

@@ -14,9 +14,10 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from gateway import tokens
-from gateway.blocks import BlockList
-from gateway.intake import Arrival, Intake, Stored, header_facts
+from gateway.intake import Arrival, Intake, Stored
+from helpdesk.app.blocks import BlockList
+from helpdesk.domain import tokens
+from helpdesk.domain.mail.headers import header_facts
 
 log = logging.getLogger("helpdesk.smtp")
 

@@ -19,8 +19,9 @@ from urllib.parse import unquote, urlsplit
 
 from imapclient import IMAPClient
 
-from gateway.intake import Arrival, Intake, header_block
-from gateway.pipeline.size import TOO_LARGE_HEADER, TOO_LARGE_SOURCE
+from gateway.intake import Arrival, Intake
+from helpdesk.app.pipeline.size import TOO_LARGE_HEADER, TOO_LARGE_SOURCE
+from helpdesk.domain.mail.headers import header_block
 
 log = logging.getLogger("helpdesk.imap")
 FETCH_BATCH = 50

@@ -19,22 +19,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import hashlib
 import logging
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import Engine, Insert, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
+from helpdesk.domain.mail.headers import HeaderFacts, dedupe_key, header_facts
 from storage.models import InboundMail, InboundRaw
 from storage.spool import SpoolWriter, spool_for
 
@@ -63,60 +61,8 @@ class Receipt:
     mail_id: int | None
 
 
-@dataclass(frozen=True)
-class HeaderFacts:
-    """The few headers the edge needs: for the duplicate key and the blocked-sender check."""
-
-    message_id: str
-    from_address: str
-
-
-def header_block(raw: bytes) -> bytes:
-    end = raw.find(b"\r\n\r\n")
-    end = len(raw) if end < 0 else end
-    bare = raw.find(b"\n\n", 0, end)  # only before the CRLF one: not through the whole body
-    return raw[: bare if bare >= 0 else end]
-
-
-# The edge reads two fields before its 250. The email package's parser, even on the header
-# block alone, took a tenth of the listener's time; RFC 5322's field syntax needs only this (the
-# pipeline parses the whole mail later). A field name starts a line; a line that starts with a
-# space or a tab continues the field above it; the header ends at the first line that is neither
-# (as in the email package, which also skips an mbox "From " line).
-_HEADER = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]+:|[ \t])[^\r\n]*(?:\r?\n|\Z))*")
-_FIELDS = re.compile(rb"^(message-id|from):([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.I | re.M)
-_FOLD = re.compile(rb"\r?\n(?=[ \t])")
-
-
-def header_facts(raw: bytes) -> HeaderFacts:
-    block = header_block(raw)
-    header = _HEADER.match(block)
-    found: dict[bytes, bytes] = {}
-    for match in _FIELDS.finditer(block, 0, header.end() if header else 0):
-        found.setdefault(match.group(1).lower(), match.group(2))
-    message_id = _field(found.get(b"message-id", b"")).strip()[:998]
-    from_address = parseaddr(_field(found.get(b"from", b"")))[1].strip().lower()[:320]
-    return HeaderFacts(message_id, from_address)
-
-
-def _field(value: bytes) -> str:
-    """A field's value unfolded, as text (bytes that are not UTF-8 replaced), without NULs."""
-    return _FOLD.sub(b"", value).decode("utf-8", "replace").replace("\x00", "")
-
-
 def _text(value: object) -> str:
     return str(value).encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
-
-
-def dedupe_key(facts: HeaderFacts, envelope_from: str, raw: bytes) -> str:
-    """Same Message-ID from the same sender; without a Message-ID, the same bytes the same day."""
-    sender = facts.from_address or envelope_from.lower()
-    if facts.message_id:
-        material = f"mid\0{sender}\0{facts.message_id}".encode()
-    else:
-        day = datetime.now(UTC).strftime("%Y-%m-%d")
-        material = f"raw\0{sender}\0{day}\0".encode() + hashlib.sha256(raw).digest()
-    return hashlib.sha256(material).hexdigest()
 
 
 def row_for(arrival: Arrival, facts: HeaderFacts, now: datetime) -> dict[str, Any]:

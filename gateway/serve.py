@@ -16,11 +16,11 @@ from multiprocessing.process import BaseProcess
 from dramatiq import Broker, Worker
 from dramatiq.brokers.stub import StubBroker
 
-from gateway.blocks import BlockList
-from gateway.bootstrap import App
 from gateway.edge import RecipientPolicy, SupportHandler, make_smtp
 from gateway.imap import ImapPoller
 from gateway.intake import Intake
+from helpdesk.app.blocks import BlockList
+from helpdesk.app.runtime import App
 from workers import embedded
 from workers.actors import Tasks, make_broker
 from workers.processor import Processor

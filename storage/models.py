@@ -30,6 +30,18 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from helpdesk.domain.vocabulary import (
+    AuthorKind,
+    EventKind,
+    MailStatus,
+    MessageKind,
+    OutboxStatus,
+    Priority,
+    Role,
+    Status,
+    TimerStatus,
+)
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -37,75 +49,6 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class Status(enum.StrEnum):
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    AWAITING_CUSTOMER = "awaiting_customer"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-
-ACTIVE_STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.AWAITING_CUSTOMER)
-
-
-class Priority(enum.StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    URGENT = "urgent"
-
-
-class Role(enum.StrEnum):
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-
-
-class MessageKind(enum.StrEnum):
-    PUBLIC = "public"
-    INTERNAL = "internal"
-    SYSTEM = "system"
-
-
-class AuthorKind(enum.StrEnum):
-    CUSTOMER = "customer"
-    AGENT = "agent"
-    SYSTEM = "system"
-
-
-class EventKind(enum.StrEnum):
-    TICKET_CREATED = "ticket_created"
-    TICKET_ASSIGNED = "ticket_assigned"
-    TICKET_UPDATED = "ticket_updated"
-    TICKET_STATUS_CHANGED = "ticket_status_changed"
-    TICKET_COMMENTED = "ticket_commented"
-    TICKET_RESOLVED = "ticket_resolved"
-    TICKET_CLOSED = "ticket_closed"
-    SLA_BREACHED = "sla_breached"
-    CUSTOMER_BLOCKED = "customer_blocked"
-    CUSTOMER_UNBLOCKED = "customer_unblocked"
-    PARTICIPANT_ADDED = "participant_added"
-    BOUNCE_RECEIVED = "bounce_received"
-
-
-class MailStatus(enum.StrEnum):
-    RECEIVED = "received"
-    PROCESSED = "processed"
-    QUARANTINED = "quarantined"
-
-
-class OutboxStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-
-
-class TimerStatus(enum.StrEnum):
-    PENDING = "pending"
-    FIRED = "fired"
-    CANCELLED = "cancelled"
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:

@@ -10,14 +10,13 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from helpdesk.domain.vocabulary import Priority, Status
 from storage.models import (
     Agent,
     Customer,
     Group,
     Message,
     MessageAttachment,
-    Priority,
-    Status,
     Ticket,
     TicketEvent,
     TicketParticipant,

@@ -38,8 +38,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 
+from helpdesk.domain.vocabulary import MailStatus
 from storage.db import make_engine, reading, set_pragmas
-from storage.models import InboundMail, MailStatus, UTCDateTime
+from storage.models import InboundMail, UTCDateTime
 
 log = logging.getLogger("helpdesk.spool")
 MOVE_BYTES = 32 * 1024 * 1024  # one move copies at most this much mail (at least one mail)

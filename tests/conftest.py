@@ -20,11 +20,12 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import select, text
 
-from gateway.bootstrap import App, build
 from gateway.intake import Intake
-from gateway.settings import Settings
+from helpdesk.app.runtime import App, build
+from helpdesk.app.settings import Settings
+from helpdesk.domain.vocabulary import MessageKind
 from storage.db import make_engine, upgrade
-from storage.models import Agent, Base, Message, MessageKind
+from storage.models import Agent, Base, Message
 from tests.helpers import GatewayThread, forget
 from tests.sink import OPEN_SINKS, Received, Sink
 

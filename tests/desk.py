@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from gateway import tokens
-from gateway.bootstrap import App
 from gateway.serve import Gateway
-from storage.models import Agent, Group, Outbox, OutboxStatus, Role, Ticket
+from helpdesk.app.runtime import App
+from helpdesk.domain import tokens
+from helpdesk.domain.vocabulary import OutboxStatus, Role
+from storage.models import Agent, Group, Outbox, Ticket
 from tests.helpers import GatewayThread, mail
 from tests.sink import Received, Sink
 from workers.transport import transport_for

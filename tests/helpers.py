@@ -15,11 +15,12 @@ from pathlib import Path
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import func, select
 
-from gateway.bootstrap import App
 from gateway.intake import Arrival, Intake
 from gateway.serve import Gateway
+from helpdesk.app.runtime import App
+from helpdesk.domain.vocabulary import MailStatus
 from storage import spool
-from storage.models import InboundMail, MailStatus, Ticket
+from storage.models import InboundMail, Ticket
 from workers.processor import drain
 
 REPOSITORY = Path(__file__).resolve().parents[1]

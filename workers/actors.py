@@ -21,10 +21,11 @@ from dramatiq.rate_limits.backends import RedisBackend
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gateway.bootstrap import App
-from gateway.settings import Settings
+from helpdesk.app.runtime import App
+from helpdesk.app.settings import Settings
+from helpdesk.domain.vocabulary import MailStatus
 from storage import spool
-from storage.models import Heartbeat, InboundMail, MailStatus
+from storage.models import Heartbeat, InboundMail
 from workers import delivery
 from workers.processor import drain
 from workers.render import Renderer

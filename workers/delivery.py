@@ -31,11 +31,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
-from gateway import tokens
-from gateway.bootstrap import App
-from gateway.pipeline.parse import Attachment
+from helpdesk.app.runtime import App
+from helpdesk.domain import tokens
+from helpdesk.domain.mail.parse import Attachment
+from helpdesk.domain.vocabulary import OutboxStatus
 from storage.db import bookkeeping, reading, single_statements
-from storage.models import Blob, Customer, MessageAttachment, Outbox, OutboxStatus
+from storage.models import Blob, Customer, MessageAttachment, Outbox
 from workers.compose import WIRE, Draft, compose
 from workers.render import Renderer
 from workers.transport import DeliveryError, Transport

@@ -17,8 +17,8 @@ import dramatiq
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 
-from gateway.bootstrap import build
-from gateway.settings import Settings
+from helpdesk.app.runtime import build
+from helpdesk.app.settings import Settings
 from workers.actors import Tasks
 from workers.processor import Processor
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dramatiq
 
-from gateway.bootstrap import build
+from helpdesk.app.runtime import build
 from workers.actors import Tasks, make_broker
 
 app = build()

@@ -24,13 +24,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
-from gateway import pipeline
-from gateway.bootstrap import App, build
-from gateway.pipeline.context import Env, Envelope, MailContext, Outcome
-from gateway.settings import Settings
+from helpdesk.app import pipeline
+from helpdesk.app.pipeline.context import Env, Envelope, MailContext, Outcome
+from helpdesk.app.runtime import App, build
+from helpdesk.app.settings import Settings
+from helpdesk.domain.vocabulary import MailStatus
 from storage import spool
 from storage.db import reading
-from storage.models import InboundMail, MailStatus
+from storage.models import InboundMail
 
 log = logging.getLogger("helpdesk.processor")
 BATCH = 200

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.auth import AuthFacts, Verdict, authorise, authres_verdict, dkim_verdict
-from gateway.grammar import Scope
-from gateway.tokens import Party, Token
+from helpdesk.domain.auth import AuthFacts, Verdict, authorise, authres_verdict, dkim_verdict
+from helpdesk.domain.grammar import Scope
+from helpdesk.domain.tokens import Party, Token
 
 ANNS = Token("TKT-AAAAAA", Party.AGENT, 1)
 

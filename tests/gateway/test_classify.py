@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.pipeline.classify import Classification, MailKind, classify
-from gateway.pipeline.parse import parse
+from helpdesk.domain.mail.classify import Classification, MailKind, classify
+from helpdesk.domain.mail.parse import parse
 
 SENDER = "alice@customer.test"
 

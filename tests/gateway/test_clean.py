@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from gateway.pipeline import clean
-from gateway.pipeline.clean import (
+from helpdesk.app.pipeline.context import Env, Envelope, MailContext
+from helpdesk.app.settings import Settings
+from helpdesk.app.pipeline import clean
+from helpdesk.domain.mail.clean import (
     content_hash,
     is_forward,
     luhn_valid,
@@ -17,9 +19,7 @@ from gateway.pipeline.clean import (
     normalized_subject,
     split_forward,
 )
-from gateway.pipeline.context import Env, Envelope, MailContext
-from gateway.pipeline.parse import parse
-from gateway.settings import Settings
+from helpdesk.domain.mail.parse import parse
 
 # --- card numbers ---------------------------------------------------------------------------
 

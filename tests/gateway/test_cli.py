@@ -12,22 +12,13 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from gateway import tickets as ticket_ops
-from gateway.bootstrap import App
 from gateway.cli import main
-from gateway.settings import Settings
+from helpdesk.app import tickets as ticket_ops
+from helpdesk.app.runtime import App
+from helpdesk.app.settings import Settings
+from helpdesk.domain.vocabulary import AuthorKind, MailStatus, MessageKind, Priority, Status
 from storage import spool
-from storage.models import (
-    Agent,
-    AuthorKind,
-    Group,
-    InboundMail,
-    MailStatus,
-    MessageKind,
-    Priority,
-    Status,
-    Ticket,
-)
+from storage.models import Agent, Group, InboundMail, Ticket
 from tests.helpers import mail, store_raw
 
 

@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from gateway.bootstrap import App
-from storage.models import Agent, Customer, Message, Priority, Status
+from helpdesk.app.runtime import App
+from helpdesk.domain.vocabulary import Priority, Status
+from storage.models import Agent, Customer, Message
 from tests.desk import Desk
 from tests.helpers import mail
 from tests.sink import Sink

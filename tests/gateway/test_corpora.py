@@ -20,17 +20,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from gateway.bootstrap import App
-from gateway.intake import Arrival, Intake, header_facts
-from gateway.pipeline.context import Outcome
-from storage.models import (
-    Customer,
-    InboundMail,
-    MailStatus,
-    Message,
-    MessageAttachment,
-    Ticket,
-)
+from gateway.intake import Arrival, Intake
+from helpdesk.app.pipeline.context import Outcome
+from helpdesk.app.runtime import App
+from helpdesk.domain.mail.headers import header_facts
+from helpdesk.domain.vocabulary import MailStatus
+from storage.models import Customer, InboundMail, Message, MessageAttachment, Ticket
 from tests.helpers import CORPORA, GatewayThread
 from workers.processor import drain
 

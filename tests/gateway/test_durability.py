@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from gateway.bootstrap import App
 from gateway.serve import RESTART_SECONDS
-from gateway.settings import Settings
+from helpdesk.app.runtime import App
+from helpdesk.app.settings import Settings
 from storage.models import InboundMail, Ticket
 from tests.desk import wait_for
 from tests.helpers import mail, wait_processed

@@ -16,9 +16,10 @@ import dkim
 import pytest
 from sqlalchemy import func, select, update
 
-from gateway.bootstrap import App
 from gateway.serve import Gateway
-from storage.models import Agent, Message, Outbox, Priority, Status, Ticket
+from helpdesk.app.runtime import App
+from helpdesk.domain.vocabulary import Priority, Status
+from storage.models import Agent, Message, Outbox, Ticket
 from tests.desk import Desk
 from tests.helpers import GatewayThread, mail
 from tests.sink import Sink

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from gateway import grammar
-from storage.models import Priority, Status
+from helpdesk.domain import grammar
+from helpdesk.domain.vocabulary import Priority, Status
 
 
 def test_only_the_lines_at_the_top_are_commands() -> None:

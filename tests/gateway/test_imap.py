@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from gateway.bootstrap import App
 from gateway.imap import KEPT, ImapPoller, envelope_of
-from gateway.intake import Arrival, HeaderFacts, Intake, Receipt, Stored
+from gateway.intake import Arrival, Intake, Receipt, Stored
+from helpdesk.app.runtime import App
+from helpdesk.domain.mail.headers import HeaderFacts
+from helpdesk.domain.vocabulary import MailStatus
 from storage import spool
 from storage.db import make_engine
-from storage.models import InboundMail, MailStatus
+from storage.models import InboundMail
 from tests.conftest import unavailable
 from tests.dovecot import Dovecot, DovecotUnavailable
 from tests.helpers import GatewayThread, mail, tickets

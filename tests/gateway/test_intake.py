@@ -8,8 +8,9 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
 
-from gateway.bootstrap import App
-from gateway.intake import Arrival, HeaderFacts, Intake, Stored, header_block, header_facts
+from gateway.intake import Arrival, Intake, Stored
+from helpdesk.app.runtime import App
+from helpdesk.domain.mail.headers import HeaderFacts, header_block, header_facts
 from tests.helpers import CORPORA, mail
 
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.lifecycle import ReplyEffect, can_move, customer_reply
-from storage.models import Status
+from helpdesk.domain.lifecycle import ReplyEffect, can_move, customer_reply
+from helpdesk.domain.vocabulary import Status
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 WINDOW = timedelta(days=7)

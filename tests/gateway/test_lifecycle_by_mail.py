@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-from gateway.bootstrap import App
 from gateway.cli import main
-from gateway.settings import Settings
-from storage.models import Status
+from helpdesk.app.runtime import App
+from helpdesk.app.settings import Settings
+from helpdesk.domain.vocabulary import Status
 from tests.desk import Desk
 from tests.sink import Sink
 

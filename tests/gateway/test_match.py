@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway import tokens
-from gateway.pipeline.match import (
+from helpdesk.domain import tokens
+from helpdesk.domain.match import (
     MatchVia,
     ThreadFacts,
     TicketFacts,
@@ -11,7 +11,7 @@ from gateway.pipeline.match import (
     recipient_tokens,
     subject_number,
 )
-from storage.models import Status
+from helpdesk.domain.vocabulary import Status
 
 TICKET = TicketFacts(1, "TKT-AAAAAA", Status.OPEN, None, frozenset({"alice@c.test", "bob@c.test"}))
 OTHER = TicketFacts(2, "TKT-BBBBBB", Status.OPEN, None, frozenset({"carol@c.test"}))

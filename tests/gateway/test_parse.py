@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.pipeline.parse import Address, decode_bytes, decode_header_value, parse
+from helpdesk.domain.mail.parse import Address, decode_bytes, decode_header_value, parse
 
 HEADERS = (
     "From: Alice <alice@customer.test>\nTo: support@example.com\nMessage-ID: <m1@customer.test>\n"

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway import grammar
-from gateway.actions import AgentInfo, Directory, TicketView, plan
-from gateway.bootstrap import App
-from storage.models import Priority, Role, Status
+from helpdesk.app.runtime import App
+from helpdesk.domain import grammar
+from helpdesk.domain.actions import AgentInfo, Directory, TicketView, plan
+from helpdesk.domain.vocabulary import Priority, Role, Status
 from tests.desk import Desk
 from tests.sink import Sink
 

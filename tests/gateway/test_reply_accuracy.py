@@ -26,8 +26,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from gateway.pipeline.clean import new_text
-from gateway.pipeline.parse import parse
+from helpdesk.domain.mail.clean import new_text
+from helpdesk.domain.mail.parse import parse
 from tests.helpers import CORPORA
 
 THRESHOLD = 0.93

@@ -8,17 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from gateway import tokens
-from gateway.bootstrap import App
+from helpdesk.app.runtime import App
+from helpdesk.domain import tokens
+from helpdesk.domain.vocabulary import EventKind, MailStatus, Status
 from storage import spool
 from storage.models import (
     Customer,
-    EventKind,
     InboundMail,
-    MailStatus,
     Message,
     Outbox,
-    Status,
     Ticket,
     TicketEvent,
     TicketParticipant,
@@ -294,7 +292,7 @@ def test_empty_mail_is_rejected_with_a_reason(gateway: GatewayThread, app: App) 
 def test_storage_failure_answers_451(tmp_path: object, app: App) -> None:
     from pathlib import Path
 
-    from gateway.bootstrap import build
+    from helpdesk.app.runtime import build
 
     assert isinstance(tmp_path, Path)
     broken = build(
@@ -316,7 +314,7 @@ def test_storage_failure_answers_451(tmp_path: object, app: App) -> None:
 
 
 def test_bounce_marks_only_failed_recipients(app: App) -> None:
-    from gateway.pipeline.automated import failed_recipients
+    from helpdesk.app.pipeline.automated import failed_recipients
 
     report = (
         "Reporting-MTA: dns; mx.test\n\n"

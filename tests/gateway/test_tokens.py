@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import tokens
+from helpdesk.domain import tokens
 
 SECRET = b"k" * 32
 

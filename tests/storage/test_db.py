@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import event, func, insert, select, update
 
-from gateway.bootstrap import App
+from helpdesk.app.runtime import App
 from storage.db import assign_id, bookkeeping, single_statements
 from storage.models import Customer
 

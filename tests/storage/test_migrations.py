@@ -11,9 +11,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
-from gateway.bootstrap import App
+from helpdesk.app.runtime import App
+from helpdesk.domain.vocabulary import Priority
 from storage.db import alembic_config
-from storage.models import Base, InboundMail, Priority, SlaPolicy
+from storage.models import Base, InboundMail, SlaPolicy
 
 
 def test_models_and_migrations_agree(app: App) -> None:

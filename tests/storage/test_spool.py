@@ -9,9 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from gateway.bootstrap import App, build
-from gateway.intake import Arrival, Intake, Stored, header_facts, row_for
-from gateway.settings import Settings
+from gateway.intake import Arrival, Intake, Stored, row_for
+from helpdesk.app.runtime import App, build
+from helpdesk.app.settings import Settings
+from helpdesk.domain.mail.headers import header_facts
 from storage import spool
 from storage.models import InboundMail
 from tests.helpers import mail

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.bootstrap import App
+from helpdesk.app.runtime import App
 from tests.desk import Desk
 from tests.helpers import mail
 from tests.sink import Sink

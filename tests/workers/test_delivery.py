@@ -14,8 +14,9 @@ from dramatiq import Message
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import select, update
 
-from gateway.bootstrap import App, build
-from storage.models import Customer, Outbox, OutboxStatus
+from helpdesk.app.runtime import App, build
+from helpdesk.domain.vocabulary import OutboxStatus
+from storage.models import Customer, Outbox
 from tests.sink import Sink
 from workers.actors import Tasks
 from workers.delivery import Delivered, Deliverer

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-import gateway.pipeline as pipeline
-from gateway.bootstrap import App
+import helpdesk.app.pipeline as pipeline
 from gateway.intake import Arrival, Intake
-from gateway.pipeline.context import Env, MailContext
-from storage.models import InboundMail, MailStatus, Outbox
+from helpdesk.app.pipeline.context import Env, MailContext
+from helpdesk.app.runtime import App
+from helpdesk.domain.vocabulary import MailStatus
+from storage.models import InboundMail, Outbox
 from tests.helpers import GatewayThread, mail, store_and_drain, tickets
 from tests.sink import Sink
 from workers import delivery

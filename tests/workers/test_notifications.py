@@ -12,10 +12,11 @@ from dramatiq import Worker
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import select
 
-from gateway import tokens
-from gateway.bootstrap import App
 from gateway.serve import Gateway, RemoteWorkers
-from storage.models import Agent, Customer, InboundMail, Outbox, OutboxStatus, Role, Ticket
+from helpdesk.app.runtime import App
+from helpdesk.domain import tokens
+from helpdesk.domain.vocabulary import OutboxStatus, Role
+from storage.models import Agent, Customer, InboundMail, Outbox, Ticket
 from tests.helpers import GatewayThread, mail, tickets, wait_processed
 from tests.sink import Sink
 from workers.processor import drain

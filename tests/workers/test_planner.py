@@ -7,22 +7,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from gateway import tickets as ticket_ops
-from gateway.bootstrap import App
 from gateway.intake import Arrival, Intake
-from gateway.notifications import Planner
-from storage.models import (
-    Agent,
-    AuthorKind,
-    Blob,
-    Customer,
-    MessageAttachment,
-    MessageKind,
-    Outbox,
-    OutboxStatus,
-    Role,
-    Ticket,
-)
+from helpdesk.app import tickets as ticket_ops
+from helpdesk.app.notifications import Planner
+from helpdesk.app.runtime import App
+from helpdesk.domain.vocabulary import AuthorKind, MessageKind, OutboxStatus, Role
+from storage.models import Agent, Blob, Customer, MessageAttachment, Outbox, Ticket
 from tests.helpers import GatewayThread, mail, store_and_drain
 from workers.processor import drain
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from dramatiq.brokers.redis import RedisBroker
 
-from gateway.bootstrap import App
 from gateway.serve import Gateway
-from gateway.settings import Settings
+from helpdesk.app.runtime import App
+from helpdesk.app.settings import Settings
 from tests.desk import wait_for
 from tests.helpers import GatewayThread, forget, mail
 from tests.sink import Sink

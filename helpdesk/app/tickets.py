@@ -15,25 +15,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind, Priority, Status
 from storage.models import (
     Agent,
-    AuthorKind,
     Blob,
     Customer,
-    EventKind,
     Message,
     MessageAttachment,
-    MessageKind,
-    Priority,
     SlaPolicy,
-    Status,
     Ticket,
     TicketEvent,
     TicketParticipant,
 )
 
 if TYPE_CHECKING:  # the pipeline imports this module: a runtime import would be a cycle
-    from gateway.pipeline.parse import Attachment
+    from helpdesk.domain.mail.parse import Attachment
 
 MAX_SUBJECT = 250
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

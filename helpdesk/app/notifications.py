@@ -16,18 +16,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.settings import Settings
-from gateway.tickets import active_agents, first_public
-from gateway.tokens import Party, is_ours
+from helpdesk.app.settings import Settings
+from helpdesk.app.tickets import active_agents, first_public
+from helpdesk.domain.tokens import Party, is_ours
+from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind
 from storage.db import assign_id
 from storage.models import (
     Agent,
-    AuthorKind,
     Customer,
-    EventKind,
     GroupMember,
     Message,
-    MessageKind,
     Outbox,
     Ticket,
     TicketEvent,

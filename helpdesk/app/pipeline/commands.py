@@ -10,12 +10,12 @@ import re
 
 from sqlalchemy import select
 
-from gateway import grammar
-from gateway.actions import AgentInfo, Directory, TicketView, plan
-from gateway.auth import AuthFacts, Verdict, authorise, sender_verdict
-from gateway.feedback import view_of
-from gateway.pipeline.context import Env, MailContext, Outcome
-from gateway.tokens import Party
+from helpdesk.app.feedback import view_of
+from helpdesk.app.pipeline.context import Env, MailContext, Outcome
+from helpdesk.domain import grammar
+from helpdesk.domain.actions import AgentInfo, Directory, TicketView, plan
+from helpdesk.domain.auth import AuthFacts, Verdict, authorise, sender_verdict
+from helpdesk.domain.tokens import Party
 from storage.models import Agent, Group, GroupMember
 
 _CLOSE = re.compile(r"^\s*#close\s*$", re.I)

@@ -10,10 +10,11 @@ import re
 
 from sqlalchemy import select
 
-from gateway import tickets
-from gateway.pipeline.classify import MailKind
-from gateway.pipeline.context import Env, MailContext, Outcome
-from storage.models import AuthorKind, Customer, EventKind, MessageKind
+from helpdesk.app import tickets
+from helpdesk.app.pipeline.context import Env, MailContext, Outcome
+from helpdesk.domain.mail.classify import MailKind
+from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind
+from storage.models import Customer
 
 _FINAL_RECIPIENT = re.compile(
     r"^(?:final|original)-recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?", re.I | re.M

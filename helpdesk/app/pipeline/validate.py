@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.pipeline.context import Env, MailContext, Outcome
+from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 
 
 def problems(subject: str, body: str, attachments: int, min_body_chars: int) -> list[str]:

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 from email_reply_parser import EmailMessage
 
 if TYPE_CHECKING:
-    from gateway.pipeline.context import Env, MailContext
-    from gateway.pipeline.parse import ParsedMail
+    from helpdesk.domain.mail.parse import ParsedMail
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg|tr)(\[\d+\])?\s*:\s*)+", re.I)
 _FORWARD_SUBJECT = re.compile(r"^\s*\[?(fw|fwd|wg|tr|rv|enc)\s*:", re.I)
@@ -215,14 +214,3 @@ def tidy(mail: ParsedMail, text: str | None = None) -> Cleaned:
     masked = replace(mail, subject=mask_cards(mail.subject), text=mask_cards(mail.text))
     body = new_text(masked.text if text is None else text, is_forward(masked.subject))
     return Cleaned(masked, body, content_hash(masked.subject, body))
-
-
-def stage(ctx: MailContext, env: Env) -> None:
-    """Keep the new words; mask card numbers in everything later stages store or send."""
-    ahead = ctx.cleaned if ctx.text is None else None  # commands changed nothing: still right
-    cleaned = ahead or tidy(ctx.mail, ctx.text)
-    ctx.parsed, ctx.body, ctx.content_hash = cleaned.parsed, cleaned.body, cleaned.content_hash
-    dropped = len(ctx.new_text.strip()) - len(ctx.body)
-    ctx.decide(
-        "clean", f"{len(ctx.body)} chars of new text ({max(dropped, 0)} quoted or signature)"
-    )

@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway import grammar, tickets, views
-from gateway.actions import AgentInfo, Plan, TicketView, can_see
-from storage.models import Priority, Status, Ticket
+from helpdesk.app import tickets, views
+from helpdesk.domain import grammar
+from helpdesk.domain.actions import AgentInfo, Plan, TicketView, can_see
+from helpdesk.domain.vocabulary import Priority, Status
+from storage.models import Ticket
 from storage.queries import TicketFilter, Viewer, list_tickets, ticket_detail
 
 

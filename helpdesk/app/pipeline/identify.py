@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway import tickets, tokens
-from gateway.pipeline.context import Env, MailContext, Outcome
+from helpdesk.app import tickets
+from helpdesk.app.pipeline.context import Env, MailContext, Outcome
+from helpdesk.domain import tokens
 from storage.models import Customer
 
 

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway import tokens
-from storage.models import Status
+from helpdesk.domain import tokens
+from helpdesk.domain.vocabulary import Status
 
 _NUMBER = re.compile(r"\[(TKT-[0-9A-Z]{4,12})\]", re.I)
 

@@ -6,10 +6,11 @@ an agent that a mail in their name was not applied, and the answer to a customer
 
 from __future__ import annotations
 
-from gateway import feedback, grammar, tickets
-from gateway.notifications import Planner
-from gateway.pipeline.commands import agent_info
-from gateway.pipeline.context import Env, MailContext, Outcome
+from helpdesk.app import feedback, tickets
+from helpdesk.app.notifications import Planner
+from helpdesk.app.pipeline.commands import agent_info
+from helpdesk.app.pipeline.context import Env, MailContext, Outcome
+from helpdesk.domain import grammar
 from storage.models import Agent, Outbox
 
 

@@ -11,9 +11,9 @@ import difflib
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from gateway import lifecycle
-from gateway.grammar import SPECS, Command, Parsed, Problem, Scope
-from storage.models import Role, Status
+from helpdesk.domain import lifecycle
+from helpdesk.domain.grammar import SPECS, Command, Parsed, Problem, Scope
+from helpdesk.domain.vocabulary import Role, Status
 
 RANK = {Role.AGENT: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
 

@@ -22,16 +22,12 @@ from email.message import Message
 from email.policy import Compat32
 from email.utils import getaddresses, parsedate_to_datetime, unquote
 from itertools import accumulate, groupby
-from typing import TYPE_CHECKING
 
 from inscriptis import get_annotated_text
 from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.html_properties import Display
 from inscriptis.model.config import ParserConfig
 from inscriptis.model.html_element import HtmlElement
-
-if TYPE_CHECKING:
-    from gateway.pipeline.context import Env, MailContext
 
 CHARSET_ALIASES = {
     "gb2312": "gb18030",
@@ -509,25 +505,6 @@ def parse(raw: bytes) -> ParsedMail:
     )
 
 
-def stage(ctx: MailContext, env: Env) -> None:
-    if ctx.parsed is None:
-        decode(ctx)
-
-
-def decode(ctx: MailContext) -> None:
-    """Decode the stored bytes (pure: the processor runs it before its transaction opens)."""
-    ctx.parsed = parse(ctx.envelope.raw)
-    mail = ctx.parsed
-    ctx.sender = mail.sender or _envelope_sender(ctx.envelope.envelope_from)
-    html = ", from HTML" if mail.from_html else ""
-    defects = f", defects: {', '.join(mail.defects)}" if mail.defects else ""
-    ctx.decide(
-        "parse",
-        f"{mail.content_type}, {len(mail.text)} chars of text{html}, "
-        f"{len(mail.attachments)} attachment(s){defects}",
-    )
-
-
-def _envelope_sender(envelope_from: str) -> Address | None:
+def envelope_sender(envelope_from: str) -> Address | None:
     address = envelope_from.strip().lower()
     return Address(address) if _plausible_address(address) else None

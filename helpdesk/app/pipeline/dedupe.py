@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway import tickets
-from gateway.pipeline.context import Env, MailContext, Outcome
-from gateway.settings import Settings
+from helpdesk.app import tickets
+from helpdesk.app.pipeline.context import Env, MailContext, Outcome
+from helpdesk.app.settings import Settings
 from storage.models import Message, Ticket
 
 SEEN, CHECKED = "dedupe_seen", "dedupe_checked"  # keys of the unit of work's session.info

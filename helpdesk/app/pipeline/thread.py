@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gateway.pipeline.context import Env, MailContext
-from gateway.pipeline.match import (
+from helpdesk.app.pipeline.context import Env, MailContext
+from helpdesk.domain.match import (
     ThreadFacts,
     TicketFacts,
     match_thread,

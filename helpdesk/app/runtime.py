@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.auth import DnsFunc
-from gateway.settings import SecretStore, Settings
+from helpdesk.app.settings import SecretStore, Settings
+from helpdesk.domain.auth import DnsFunc
 from storage import spool
 from storage.db import make_engine, make_session_factory, upgrade
 

@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage.models import ACTIVE_STATUSES, Status
+from helpdesk.domain.vocabulary import ACTIVE_STATUSES, Status
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.OPEN: frozenset(

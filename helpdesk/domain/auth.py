@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import authres
 import dkim
 
-from gateway.grammar import Scope
-from gateway.intake import header_block
-from gateway.tokens import Party, Token
+from helpdesk.domain.grammar import Scope
+from helpdesk.domain.mail.headers import header_block
+from helpdesk.domain.tokens import Party, Token
 
 log = logging.getLogger("helpdesk.auth")
 DnsFunc = Callable[..., bytes]

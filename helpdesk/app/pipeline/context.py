@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway.actions import Plan
-from gateway.auth import DnsFunc
-from gateway.pipeline.classify import Classification
-from gateway.pipeline.clean import Cleaned
-from gateway.pipeline.match import ThreadMatch
-from gateway.pipeline.parse import Address, ParsedMail
-from gateway.settings import Settings
+from helpdesk.app.settings import Settings
+from helpdesk.domain.actions import Plan
+from helpdesk.domain.auth import DnsFunc
+from helpdesk.domain.mail.classify import Classification
+from helpdesk.domain.mail.clean import Cleaned
+from helpdesk.domain.mail.parse import Address, ParsedMail
+from helpdesk.domain.match import ThreadMatch
 from storage.models import Agent, Customer, Outbox, Ticket
 
 

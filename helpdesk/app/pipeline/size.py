@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.pipeline.context import Env, Envelope, MailContext, Outcome
+from helpdesk.app.pipeline.context import Env, Envelope, MailContext, Outcome
 
 TOO_LARGE_HEADER = "X-Helpdesk-Too-Large"
 TOO_LARGE_SOURCE = "imap-too-large"

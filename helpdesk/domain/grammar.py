@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from storage.models import Priority, Role, Status
+from helpdesk.domain.vocabulary import Priority, Role, Status
 
 MAX_LINES = 20
 _LINE = re.compile(r"^#([A-Za-z_-]+)\b\s*(.*)$")

@@ -9,12 +9,8 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from gateway.pipeline.parse import ParsedMail
-
-if TYPE_CHECKING:
-    from gateway.pipeline.context import Env, MailContext
+from helpdesk.domain.mail.parse import ParsedMail
 
 _DAEMONS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
 _OUT_OF_OFFICE = re.compile(
@@ -94,14 +90,3 @@ def _bulk(mail: ParsedMail, envelope_from: str) -> Classification | None:
     if null_return_path and ("return-path" in headers or envelope_from == ""):
         return Classification(MailKind.BULK, "empty return path")
     return None
-
-
-def stage(ctx: MailContext, env: Env) -> None:
-    if ctx.classification is None:
-        decide(ctx)
-
-
-def decide(ctx: MailContext) -> None:
-    """Pure, like ``parse.decode``: it may run before the transaction opens."""
-    ctx.classification = classify(ctx.mail, ctx.envelope.envelope_from)
-    ctx.decide("classify", f"{ctx.classification.kind.value} ({ctx.classification.reason})")

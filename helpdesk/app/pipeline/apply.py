@@ -8,20 +8,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from gateway import lifecycle, tickets
-from gateway.actions import Action
-from gateway.pipeline.context import Env, MailContext, Outcome
-from gateway.pipeline.parse import Address, Attachment
-from gateway.tokens import is_ours
-from storage.models import (
-    ACTIVE_STATUSES,
-    AuthorKind,
-    Customer,
-    EventKind,
-    MessageKind,
-    Status,
-    Ticket,
-)
+from helpdesk.app import tickets
+from helpdesk.app.pipeline.context import Env, MailContext, Outcome
+from helpdesk.domain import lifecycle
+from helpdesk.domain.actions import Action
+from helpdesk.domain.mail.parse import Address, Attachment
+from helpdesk.domain.tokens import is_ours
+from helpdesk.domain.vocabulary import ACTIVE_STATUSES, AuthorKind, EventKind, MessageKind, Status
+from storage.models import Customer, Ticket
 
 _RATING = re.compile(r"^\s*([1-5])\s*(/\s*5)?\s*$")
 _RATING_SUBJECT = re.compile(r"\brating\s+([1-5])\b", re.I)

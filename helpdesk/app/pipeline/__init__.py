@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from gateway import tickets
-from gateway.notifications import Planner
-from gateway.pipeline import (
+from helpdesk.app import tickets
+from helpdesk.app.notifications import Planner
+from helpdesk.app.pipeline import (
     apply,
     automated,
     classify,
@@ -28,8 +28,9 @@ from gateway.pipeline import (
     thread,
     validate,
 )
-from gateway.pipeline.context import Env, MailContext
-from gateway.settings import Settings
+from helpdesk.app.pipeline.context import Env, MailContext
+from helpdesk.app.settings import Settings
+from helpdesk.domain.mail.clean import tidy
 
 Stage = Callable[[MailContext, Env], None]
 
@@ -53,7 +54,7 @@ def prepare(ctx: MailContext) -> MailContext:
     the unit of work: no lock is held while they run. ``run`` then skips or reuses them."""
     parse.decode(ctx)
     classify.decide(ctx)
-    ctx.cleaned = clean.tidy(ctx.mail)
+    ctx.cleaned = tidy(ctx.mail)
     return ctx
 
 

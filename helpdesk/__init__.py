@@ -1,0 +1,1 @@
+"""The helpdesk core: the pure domain and the application services over storage."""

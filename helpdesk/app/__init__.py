@@ -1,0 +1,1 @@
+"""Application services over storage: the unit of work, tickets, notifications, the chain."""

@@ -1,0 +1,1 @@
+"""Mail as the domain reads it: parse, header scan, clean, classify (all pure)."""
