@@ -1,6 +1,7 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY helpdesk helpdesk
 COPY gateway gateway
 COPY storage storage
 COPY workers workers
