@@ -18,7 +18,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -96,7 +95,6 @@ def _run_one(
     app: App,
     session: Session,
     mail: InboundMail | None,
-    cache: dict[str, Any],
     ready: MailContext | None = None,
 ) -> MailContext | None:
     """The pipeline on one claimed mail inside the caller's transaction; None if not claimed."""
@@ -104,7 +102,7 @@ def _run_one(
         return None
     mail_id = mail.id
     session.info["events"] = []
-    env = Env(session, app.settings, app.secret, datetime.now(UTC), app.dkim_dns, cache)
+    env = Env(session, app.settings, app.secret, datetime.now(UTC), app.dkim_dns)
     ctx = pipeline.run(ready or MailContext(envelope_of(mail)), env)
     outcome = ctx.outcome or Outcome.QUARANTINED
     mail.status = MailStatus.QUARANTINED if outcome is Outcome.QUARANTINED else MailStatus.PROCESSED
@@ -143,7 +141,6 @@ def process_batch(
         contexts = decoder.take(mail_ids)
         try:
             with app.sessions.begin() as session:
-                cache: dict[str, Any] = {}
                 done = []
                 deadline = time.monotonic() + BATCH_SECONDS
                 claimed = _claim(session, mail_ids)
@@ -155,7 +152,7 @@ def process_batch(
                 for mail_id in mail_ids:
                     taken.append(mail_id)
                     mail, ready = claimed.get(mail_id), contexts.pop(mail_id, None)
-                    done.append(_run_one(app, session, mail, cache, ready))
+                    done.append(_run_one(app, session, mail, ready))
                     if time.monotonic() > deadline:
                         break
                 decoder.keep(contexts)
@@ -177,7 +174,7 @@ def process_mail(app: App, mail_id: int) -> Processed | None:
     for attempt in (1, 2):
         try:
             with app.sessions.begin() as session:
-                ctx = _run_one(app, session, _claim(session, [mail_id]).get(mail_id), {})
+                ctx = _run_one(app, session, _claim(session, [mail_id]).get(mail_id))
                 return _settled(session, [ctx])[0] if ctx is not None else None
         except IntegrityError as exc:
             if attempt == 2:

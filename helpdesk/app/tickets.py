@@ -39,6 +39,7 @@ NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 class Actor:
     kind: AuthorKind
     label: str
+    agent_id: int | None = None  # the agent's id when an agent acts
 
     @classmethod
     def system(cls) -> Actor:
@@ -280,6 +281,7 @@ def add_message(
         author_kind=actor.kind,
         author_email=actor.label,
         customer=customer,
+        agent_id=actor.agent_id,
         body=body,
         content_hash=content_hash,
         message_id=message_id,

@@ -306,10 +306,6 @@ class Parsed:
     body: str
     lines: list[Line]
 
-    @property
-    def names(self) -> set[str]:
-        return {c.name for c in self.commands}
-
 
 def split(text: str) -> tuple[list[Line], str]:
     """The command lines at the top (blank lines between them allowed) and the text after."""

@@ -8,7 +8,6 @@ subject, only from a party of the ticket: those ids are seen by everyone on the 
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,13 +17,6 @@ from helpdesk.domain import tokens
 from helpdesk.domain.vocabulary import Status
 
 _NUMBER = re.compile(r"\[(TKT-[0-9A-Z]{4,12})\]", re.I)
-
-
-class MatchVia(enum.StrEnum):
-    TOKEN = "token"
-    REFERENCE = "reference"
-    SUBJECT = "subject"
-    NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -48,7 +40,6 @@ class ThreadFacts:
 @dataclass(frozen=True)
 class ThreadMatch:
     ticket: TicketFacts | None
-    via: MatchVia
     reason: str
     token: tokens.Token | None = None
 
@@ -73,21 +64,20 @@ def recipient_tokens(
 
 def match_thread(facts: ThreadFacts, sender: str, sender_is_agent: bool) -> ThreadMatch:
     if facts.by_token is not None:
-        return ThreadMatch(facts.by_token, MatchVia.TOKEN, "signed reply token", facts.token)
+        return ThreadMatch(facts.by_token, "signed reply token", facts.token)
     if facts.by_our_reference is not None:
-        return ThreadMatch(facts.by_our_reference, MatchVia.REFERENCE, "references our mail")
+        return ThreadMatch(facts.by_our_reference, "references our mail")
     trusted = sender_is_agent or _is_party(facts.by_their_reference, sender)
     if facts.by_their_reference is not None and trusted:
-        return ThreadMatch(facts.by_their_reference, MatchVia.REFERENCE, "reply on the thread")
+        return ThreadMatch(facts.by_their_reference, "reply on the thread")
     if facts.by_subject is not None:
         if sender_is_agent or _is_party(facts.by_subject, sender):
-            return ThreadMatch(facts.by_subject, MatchVia.SUBJECT, "ticket number in subject")
+            return ThreadMatch(facts.by_subject, "ticket number in subject")
         return ThreadMatch(
             None,
-            MatchVia.NONE,
             f"subject names {facts.by_subject.number} but {sender} is not on it: new ticket",
         )
-    return ThreadMatch(None, MatchVia.NONE, "no token, reference or ticket number: new ticket")
+    return ThreadMatch(None, "no token, reference or ticket number: new ticket")
 
 
 def _is_party(ticket: TicketFacts | None, sender: str) -> bool:

@@ -129,3 +129,12 @@ def test_customer_reply_on_resolved_ticket_reopens(desk: Desk) -> None:
 def test_support_address_without_commands_gets_guidance(desk: Desk) -> None:
     desk.send("ann@us.test", "support@example.com", "Please call me back", subject="note")
     assert "#customer EMAIL" in desk.inbox("ann@us.test")[-1].text()
+
+
+def test_an_agents_reply_records_which_agent_wrote_it(desk: Desk, app: App) -> None:
+    as_ann(desk, "We are on it.")
+    with app.sessions() as session:
+        ann = session.scalars(select(Agent).where(Agent.email == "ann@us.test")).one()
+        written = session.scalars(select(Message).order_by(Message.id.desc())).first()
+        assert written is not None and written.body.startswith("We are on it")
+        assert (written.agent_id, written.customer_id) == (ann.id, None)

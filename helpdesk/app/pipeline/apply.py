@@ -148,7 +148,7 @@ def _customer_reply(ctx: MailContext, env: Env, ticket: Ticket) -> None:
 def _agent_mail(ctx: MailContext, env: Env) -> None:
     """An authenticated agent's mail: the reply or note first, then every command, in order."""
     assert ctx.agent is not None and ctx.plan is not None
-    actor = tickets.Actor(AuthorKind.AGENT, ctx.agent.email)
+    actor = tickets.Actor(AuthorKind.AGENT, ctx.agent.email, ctx.agent.id)
     ticket = ctx.ticket
     if ctx.plan.new_ticket_for is not None:
         ticket = _open_for_customer(ctx, env, actor, *ctx.plan.new_ticket_for)
@@ -195,7 +195,6 @@ def run(
     """Carry out one checked action (``gateway.actions`` decided it is allowed)."""
     session, now, args = env.session, env.now, action.args
     if action.name in ("help", "list", "show"):
-        ctx.feedback.append(action.name)
         if ctx.outcome is None:
             ctx.finish("apply", Outcome.ANSWERED, f"#{action.name} answered")
         return

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -55,7 +54,6 @@ class Env:
     secret: bytes
     now: datetime
     dkim_dns: DnsFunc | None = None
-    cache: dict[str, Any] = field(default_factory=dict)  # shared by the mails of one batch
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,6 @@ class MailContext:
     customer_close: bool = False
     help_requested: bool = False
     notice_agent_id: int | None = None
-    feedback: list[str] = field(default_factory=list)
     outbox: list[Outbox] = field(default_factory=list)
     trace: list[Decision] = field(default_factory=list)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from helpdesk.domain import tokens
 from helpdesk.domain.match import (
-    MatchVia,
     ThreadFacts,
     TicketFacts,
     match_thread,
@@ -21,12 +20,12 @@ def test_token_wins_over_everything() -> None:
     token = tokens.Token("TKT-AAAAAA", tokens.Party.CUSTOMER, 1)
     facts = ThreadFacts(by_token=TICKET, token=token, by_our_reference=OTHER, by_subject=OTHER)
     match = match_thread(facts, "stranger@x.test", False)
-    assert (match.ticket, match.via, match.token) == (TICKET, MatchVia.TOKEN, token)
+    assert (match.ticket, match.reason, match.token) == (TICKET, "signed reply token", token)
 
 
 def test_our_reference_joins_whoever_sends() -> None:
     match = match_thread(ThreadFacts(by_our_reference=TICKET), "new@x.test", False)
-    assert match.ticket == TICKET and match.via is MatchVia.REFERENCE
+    assert match.ticket == TICKET and match.reason == "references our mail"
 
 
 def test_their_reference_and_subject_only_from_a_party() -> None:
@@ -38,7 +37,7 @@ def test_their_reference_and_subject_only_from_a_party() -> None:
 
 def test_subject_from_a_stranger_says_why() -> None:
     match = match_thread(ThreadFacts(by_subject=TICKET), "eve@x.test", False)
-    assert match.via is MatchVia.NONE and "TKT-AAAAAA" in match.reason
+    assert match.ticket is None and "TKT-AAAAAA" in match.reason
 
 
 def test_subject_number() -> None:
