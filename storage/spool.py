@@ -39,8 +39,9 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 
 from helpdesk.domain.vocabulary import MailStatus
+from storage.base import UTCDateTime
 from storage.db import make_engine, reading, set_pragmas
-from storage.models import InboundMail, UTCDateTime
+from storage.models import InboundMail
 
 log = logging.getLogger("helpdesk.spool")
 MOVE_BYTES = 32 * 1024 * 1024  # one move copies at most this much mail (at least one mail)

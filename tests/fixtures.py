@@ -24,8 +24,9 @@ from gateway.intake import Intake
 from helpdesk.app.runtime import App, build
 from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import MessageKind
+from storage.base import Base
 from storage.db import make_engine, upgrade
-from storage.models import Agent, Base, Message
+from storage.models import Agent, Message
 from tests.helpers import GatewayThread, forget
 from tests.sink import OPEN_SINKS, Received, Sink
 

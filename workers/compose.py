@@ -24,7 +24,7 @@ from email.message import Message
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 
-from helpdesk.domain.mail.parse import Attachment
+from helpdesk.domain.mail.message import Attachment
 
 CRLF = "\r\n"
 MAX_LINE = 998  # RFC 5322: characters in a line, without its CRLF

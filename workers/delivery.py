@@ -33,7 +33,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from helpdesk.app.runtime import App
 from helpdesk.domain import tokens
-from helpdesk.domain.mail.parse import Attachment
+from helpdesk.domain.mail.message import Attachment
 from helpdesk.domain.vocabulary import OutboxStatus
 from storage.db import bookkeeping, reading, single_statements
 from storage.models import Blob, Customer, MessageAttachment, Outbox

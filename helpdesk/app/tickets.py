@@ -29,7 +29,7 @@ from storage.models import (
 )
 
 if TYPE_CHECKING:  # the pipeline imports this module: a runtime import would be a cycle
-    from helpdesk.domain.mail.parse import Attachment
+    from helpdesk.domain.mail.message import Attachment
 
 MAX_SUBJECT = 250
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

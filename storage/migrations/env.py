@@ -3,7 +3,8 @@
 from alembic import context
 from sqlalchemy import Engine
 
-from storage.models import Base
+import storage.models  # noqa: F401  (the tables, into the metadata)
+from storage.base import Base
 
 MIGRATION_LOCK = 0x68656C70  # any constant of this application's own
 engine = context.config.attributes["engine"]

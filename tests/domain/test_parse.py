@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk.domain.mail.parse import Address, decode_bytes, decode_header_value, parse
+from helpdesk.domain.mail.charsets import decode_bytes, decode_header_value
+from helpdesk.domain.mail.message import Address
+from helpdesk.domain.mail.parse import parse
 
 HEADERS = (
     "From: Alice <alice@customer.test>\nTo: support@example.com\nMessage-ID: <m1@customer.test>\n"

@@ -13,8 +13,9 @@ from sqlalchemy import inspect, select, text
 
 from helpdesk.app.runtime import App
 from helpdesk.domain.vocabulary import Priority
+from storage.base import Base
 from storage.db import alembic_config
-from storage.models import Base, InboundMail, SlaPolicy
+from storage.models import InboundMail, SlaPolicy
 
 
 def test_models_and_migrations_agree(app: App) -> None:

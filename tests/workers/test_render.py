@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.cli import main
-from helpdesk.domain.mail.parse import Attachment
+from helpdesk.domain.mail.message import Attachment
 from workers.compose import WIRE, Draft, HeaderInjection, compose
 from workers.render import TEMPLATES, Renderer, TemplateProblem, sample_context
 

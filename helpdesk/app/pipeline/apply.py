@@ -12,7 +12,7 @@ from helpdesk.app import tickets
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.domain import lifecycle
 from helpdesk.domain.actions import Action
-from helpdesk.domain.mail.parse import Address, Attachment
+from helpdesk.domain.mail.message import Address, Attachment
 from helpdesk.domain.tokens import is_ours
 from helpdesk.domain.vocabulary import ACTIVE_STATUSES, AuthorKind, EventKind, MessageKind, Status
 from storage.models import Customer, Ticket

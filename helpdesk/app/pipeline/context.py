@@ -13,7 +13,7 @@ from helpdesk.domain.actions import Plan
 from helpdesk.domain.auth import DnsFunc
 from helpdesk.domain.mail.classify import Classification
 from helpdesk.domain.mail.clean import Cleaned
-from helpdesk.domain.mail.parse import Address, ParsedMail
+from helpdesk.domain.mail.message import Address, ParsedMail
 from helpdesk.domain.match import ThreadMatch
 from storage.models import Agent, Customer, Outbox, Ticket
 

@@ -10,7 +10,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from helpdesk.domain.mail.parse import ParsedMail
+from helpdesk.domain.mail.message import ParsedMail
 
 _DAEMONS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
 _OUT_OF_OFFICE = re.compile(

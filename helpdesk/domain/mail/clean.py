@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from email_reply_parser import EmailMessage
 
 if TYPE_CHECKING:
-    from helpdesk.domain.mail.parse import ParsedMail
+    from helpdesk.domain.mail.message import ParsedMail
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg|tr)(\[\d+\])?\s*:\s*)+", re.I)
 _FORWARD_SUBJECT = re.compile(r"^\s*\[?(fw|fwd|wg|tr|rv|enc)\s*:", re.I)

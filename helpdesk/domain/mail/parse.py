@@ -9,46 +9,24 @@ as U+FFFD. Encoded words (RFC 2047) and parameters (RFC 2231) are decoded here, 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import codecs
-import hashlib
 import re
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
-from email.policy import Compat32
 from email.utils import getaddresses, parsedate_to_datetime, unquote
-from itertools import accumulate, groupby
 
-from inscriptis import get_annotated_text
-from inscriptis.css_profiles import CSS_PROFILES
-from inscriptis.html_properties import Display
-from inscriptis.model.config import ParserConfig
-from inscriptis.model.html_element import HtmlElement
+from helpdesk.domain.mail.charsets import (
+    POLICY,
+    clean_header,
+    decode_bytes,
+    decode_header_value,
+    unescape_header,
+)
+from helpdesk.domain.mail.html import html_to_text
+from helpdesk.domain.mail.message import MAX_ADDRESS, MAX_ID, Address, Attachment, ParsedMail
 
-CHARSET_ALIASES = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "big5": "cp950",
-    "ks_c_5601-1987": "cp949",
-    "shift_jis": "cp932",
-    "x-sjis": "cp932",
-    "windows-874": "cp874",
-    "iso-8859-1": "cp1252",
-    "iso-8859-8-i": "iso-8859-8",
-    "x-mac-roman": "mac_roman",
-    "unicode-1-1-utf-7": "utf-7",
-}
-MAX_ID = 998  # the longest Message-ID (and line) RFC 5322 allows, and our column
-MAX_ADDRESS = 320
 _MSGID = re.compile(r"<[^<>\s\x00]+>")
-_SURROGATE = re.compile("[\udc80-\udcff]")
-_HIGH_BYTES = bytes(range(0x80, 0x100))
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 REPORT_TYPES = (
@@ -71,161 +49,10 @@ CLASSIFY_HEADERS = (
 )
 
 
-@dataclass(frozen=True)
-class Address:
-    email: str
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content_type: str
-    content: bytes
-    sha256: str = field(init=False, repr=False, compare=False)  # the key it is stored under
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sha256", hashlib.sha256(self.content).hexdigest())
-
-
-@dataclass(frozen=True)
-class ParsedMail:
-    message_id: str
-    subject: str
-    sender: Address | None
-    to: tuple[Address, ...]
-    cc: tuple[Address, ...]
-    in_reply_to: tuple[str, ...]
-    references: tuple[str, ...]
-    date: datetime | None
-    content_type: str
-    text: str
-    from_html: bool
-    attachments: tuple[Attachment, ...]
-    headers: dict[str, str] = field(default_factory=dict)
-    report: str = ""
-    report_type: str = ""
-    defects: tuple[str, ...] = ()
-
-    @property
-    def recipients(self) -> tuple[Address, ...]:
-        return self.to + self.cc
-
-
 # --- bytes and charsets --------------------------------------------------------------------
 
 
-def codec_name(charset: str | None) -> str:
-    """Python's name for a declared MIME charset; "" when unknown or not a text encoding."""
-    name = (charset or "").strip().strip("\"'").lower()
-    name = CHARSET_ALIASES.get(name, name)
-    try:
-        info = codecs.lookup(name) if name else None
-    except (LookupError, ValueError):  # ValueError: a NUL in the name
-        return ""
-    return info.name if info is not None and info._is_text_encoding else ""
-
-
-def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Bytes in a declared charset to text; an unknown or lying charset falls back, never raises."""
-    declared = codec_name(charset)
-    if declared:
-        try:
-            return data.decode(declared)
-        except (UnicodeError, ValueError):
-            pass
-    return _guess(data, declared)
-
-
-def _guess(data: bytes, declared: str) -> str:
-    """UTF-8 when it is (mostly) UTF-8, else the declared charset, else Windows-1252."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if declared and declared not in ("utf-8", "ascii", "cp1252"):
-        return data.decode(declared, errors="replace")
-    if _mostly_utf8(data):
-        return data.decode("utf-8", errors="replace")
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def _mostly_utf8(data: bytes) -> bool:
-    """A few broken sequences in real UTF-8 (a truncated name), not Latin-1 read as UTF-8."""
-    high = len(data) - len(data.translate(None, _HIGH_BYTES))
-    bad = data.decode("utf-8", errors="replace").count("\ufffd")
-    return bad * 8 < high
-
-
-def _unescape(value: str) -> str:
-    """compat32 keeps raw 8-bit header bytes as surrogate escapes; read them as text."""
-    if _SURROGATE.search(value) is None:
-        return value
-    return decode_bytes(value.encode("ascii", "surrogateescape"), None)
-
-
-class _Policy(Compat32):
-    """compat32, but a header with raw 8-bit bytes reads as text, not as a U+FFFD ``Header``."""
-
-    def header_fetch_parse(self, name: str, value: str) -> str:
-        return _unescape(str(value))
-
-
-POLICY = _Policy()
-
-
 # --- headers -------------------------------------------------------------------------------
-
-
-def decode_header_value(value: object) -> str:
-    """A header's text: RFC 2047 encoded words decoded (adjacent ones joined), whitespace folded."""
-    if value is None:
-        return ""
-    return _clean_header(decode_words(_unescape(str(value))))
-
-
-def decode_words(text: str) -> str:
-    """Decode every encoded word; adjacent words in one charset are joined before decoding, so
-    a character split across two words survives. A malformed word is kept as it came."""
-    out: list[str] = []
-    run: list[tuple[str, bytes]] = []
-    position = 0
-    for match in _ENCODED_WORD.finditer(text):
-        gap = text[position : match.start()]
-        data = _word_bytes(match.group(2), match.group(3))
-        if data is None or not run or gap.strip():
-            out.append(_decode_run(run) + gap)
-            run = []
-        if data is None:
-            out.append(match.group())
-        else:
-            run.append((match.group(1).split("*")[0], data))
-        position = match.end()
-    out.append(_decode_run(run) + text[position:])
-    return "".join(out)
-
-
-def _word_bytes(encoding: str, text: str) -> bytes | None:
-    data = text.encode("ascii", errors="replace")
-    try:
-        if encoding in "bB":
-            return base64.b64decode(data + b"=" * (-len(data) % 4))
-        return binascii.a2b_qp(data, header=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _decode_run(run: list[tuple[str, bytes]]) -> str:
-    """Adjacent encoded words: those in one charset decoded together."""
-    groups = groupby(run, key=lambda word: word[0].lower())
-    return "".join(decode_bytes(b"".join(w[1] for w in words), name) for name, words in groups)
-
-
-def _clean_header(text: str) -> str:
-    return " ".join(text.replace("\x00", "").split())
 
 
 def _addresses(message: Message, name: str) -> tuple[Address, ...]:
@@ -315,43 +142,6 @@ def _payload_text(part: Message) -> str:
     return decode_bytes(payload, part.get_content_charset())
 
 
-def _html_config() -> ParserConfig:
-    """Firefox's block layout without the relaxed profile's indenting of every nested div, so
-    that "From:" and "On ... wrote:" lines start their line; blockquotes are marked."""
-    css = dict(CSS_PROFILES["strict"])
-    css["hr"] = HtmlElement(display=Display.block)
-    return ParserConfig(css=css, annotation_rules={"blockquote": ["quote"]})
-
-
-_HTML_CONFIG = _html_config()
-
-
-def html_to_text(html: str) -> str:
-    """HTML as a mail client turns it into plain text: each blockquote level becomes "> "."""
-    result = get_annotated_text(html, _HTML_CONFIG)
-    text = str(result.get("text", ""))
-    quotes = [(start, end) for start, end, label in result.get("label", []) if label == "quote"]
-    return _quote_lines(text, quotes).strip()
-
-
-def _quote_lines(text: str, quotes: list[tuple[int, int]]) -> str:
-    lines = text.split("\n")
-    starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
-    words_end = [start + len(line.rstrip()) for start, line in zip(starts, lines, strict=True)]
-    depth = [0] * (len(lines) + 1)
-    for start, end in quotes:  # a difference array: linear in lines plus quotes
-        first = bisect_right(starts, start) - 1
-        if start >= words_end[first]:
-            first += 1  # the quote opens after the last word of a line: it starts on the next
-        depth[first] += 1
-        depth[max(first, bisect_left(starts, end))] -= 1
-    levels = accumulate(depth)
-    return "\n".join(
-        "> " * level + line if level and line.strip() else line
-        for line, level in zip(lines, levels, strict=False)
-    )
-
-
 def _is_attachment(part: Message) -> bool:
     disposition = str(part.get("content-disposition", "")).split(";")[0].strip().lower()
     return disposition == "attachment" or bool(_filename(part))
@@ -393,13 +183,13 @@ def _report_text(part: Message) -> str:
     for block in blocks:
         if not isinstance(block, Message):
             continue
-        lines = [f"{k}: {_clean_header(str(v))}" for k, v in block.items()]
+        lines = [f"{k}: {clean_header(str(v))}" for k, v in block.items()]
         body = block.get_payload()
         if block is not part and isinstance(body, str) and body.strip():
-            lines.append(_unescape(body).strip())
+            lines.append(unescape_header(body).strip())
         chunks.append("\n".join(lines))
     if not any(chunks) and isinstance(payload, str):
-        chunks = [_unescape(payload).strip()]
+        chunks = [unescape_header(payload).strip()]
     return "\n\n".join(chunks)
 
 
@@ -481,7 +271,7 @@ def parse(raw: bytes) -> ParsedMail:
     walk, text, from_html = _body(message)
     senders = _addresses(message, "from") or _addresses(message, "sender")
     headers = {
-        name: _clean_header(str(message.get(name)))
+        name: clean_header(str(message.get(name)))
         for name in CLASSIFY_HEADERS
         if message.get(name) is not None
     }

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.base
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -33,7 +33,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
         sa.UniqueConstraint("email", name=op.f("uq_agents_email")),
     )
@@ -50,9 +50,9 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("company", sa.String(length=200), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("blocked", sa.Boolean(), nullable=False),
-        sa.Column("blocked_until", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("blocked_until", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("block_reason", sa.Text(), nullable=False),
         sa.Column("bouncing", sa.Boolean(), nullable=False),
         sa.Column("bounce_reason", sa.Text(), nullable=False),
@@ -63,7 +63,7 @@ def upgrade() -> None:
         "groups",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_groups")),
         sa.UniqueConstraint("name", name=op.f("uq_groups_name")),
     )
@@ -128,13 +128,13 @@ def upgrade() -> None:
         sa.Column("linked_ticket_id", sa.Integer(), nullable=True),
         sa.Column("resolution_notes", sa.Text(), nullable=False),
         sa.Column("satisfaction", sa.Integer(), nullable=True),
-        sa.Column("first_response_due", storage.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolution_due", storage.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("first_responded_at", storage.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolved_at", storage.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("first_response_due", storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolution_due", storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_responded_at", storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "assignee_agent_id IS NULL OR assignee_group_id IS NULL",
             name=op.f("ck_tickets_one_assignee"),
@@ -174,7 +174,7 @@ def upgrade() -> None:
         "inbound_mails",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("dedupe_key", sa.String(length=64), nullable=False),
-        sa.Column("received_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("peer", sa.String(length=200), nullable=False),
         sa.Column("envelope_from", sa.String(length=320), nullable=False),
@@ -199,7 +199,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=True),
-        sa.Column("processed_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("processed_at", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["ticket_id"], ["tickets.id"], name=op.f("fk_inbound_mails_ticket_id_tickets")
         ),
@@ -230,7 +230,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("due_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -238,8 +238,8 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("fired_at", storage.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("fired_at", storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["ticket_id"], ["tickets.id"], name=op.f("fk_timers_ticket_id_tickets")
         ),
@@ -278,7 +278,7 @@ def upgrade() -> None:
         sa.Column(
             "inbound_mail_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["agent_id"], ["agents.id"], name=op.f("fk_messages_agent_id_agents")
         ),
@@ -360,7 +360,7 @@ def upgrade() -> None:
         sa.Column("before", sa.JSON(), nullable=False),
         sa.Column("after", sa.JSON(), nullable=False),
         sa.Column("message_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["message_id"], ["messages.id"], name=op.f("fk_ticket_events_message_id_messages")
         ),
@@ -393,11 +393,11 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=False),
         sa.Column("smtp_reply", sa.Text(), nullable=False),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["event_id"], ["ticket_events.id"], name=op.f("fk_outbox_event_id_ticket_events")
         ),

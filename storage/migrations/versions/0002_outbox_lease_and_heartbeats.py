@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.base
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -23,12 +23,12 @@ def upgrade() -> None:
     op.create_table(
         "heartbeats",
         sa.Column("name", sa.String(length=64), nullable=False),
-        sa.Column("at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_heartbeats")),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("lease_until", storage.models.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("lease_until", storage.base.UTCDateTime(timezone=True), nullable=True)
         )
 
     # ### end Alembic commands ###

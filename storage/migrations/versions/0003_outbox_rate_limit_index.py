@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.models
+import storage.base
 
 revision: str = "0003"
 down_revision: str | None = "0002"

@@ -1,0 +1,53 @@
+"""A mail as the domain knows it once parsed: addresses, attachments, the decoded parts."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+MAX_ID = 998  # the longest Message-ID (and line) RFC 5322 allows, and our column
+
+
+MAX_ADDRESS = 320
+
+
+@dataclass(frozen=True)
+class Address:
+    email: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+    sha256: str = field(init=False, repr=False, compare=False)  # the key it is stored under
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.content).hexdigest())
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    message_id: str
+    subject: str
+    sender: Address | None
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    date: datetime | None
+    content_type: str
+    text: str
+    from_html: bool
+    attachments: tuple[Attachment, ...]
+    headers: dict[str, str] = field(default_factory=dict)
+    report: str = ""
+    report_type: str = ""
+    defects: tuple[str, ...] = ()
+
+    @property
+    def recipients(self) -> tuple[Address, ...]:
+        return self.to + self.cc
