@@ -27,9 +27,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from helpdesk.app.runtime import App
 from helpdesk.domain import tokens
@@ -37,6 +36,15 @@ from helpdesk.domain.mail.message import Attachment
 from helpdesk.domain.vocabulary import OutboxStatus
 from storage.db import bookkeeping, reading, single_statements
 from storage.models import Blob, Customer, MessageAttachment, Outbox
+from storage.outbox import (
+    CLAIM_BATCH,
+    CLAIM_OWN,
+    IS_CLAIMABLE,
+    MARK_SENT,
+    RELEASE,
+    Claim,
+    claim_others,
+)
 from workers.compose import WIRE, Draft, compose
 from workers.render import Renderer
 from workers.transport import DeliveryError, Transport
@@ -64,134 +72,6 @@ class Result:
     state: Delivered
     retry_in: float = 0.0
     reply: str = ""
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What a delivery needs of a claimed row; ``attempts`` counts this one."""
-
-    id: int
-    template: str
-    audience: str
-    recipient: str
-    message_id: str
-    context: dict[str, Any]
-    attempts: int
-    created_at: datetime
-    lease_until: datetime
-    quoted_message_id: int | None
-
-
-_CLAIMED = (
-    Outbox.id,
-    Outbox.template,
-    Outbox.audience,
-    Outbox.recipient,
-    Outbox.message_id,
-    Outbox.context,
-    Outbox.attempts,
-    Outbox.created_at,
-    Outbox.lease_until,
-    Outbox.quoted_message_id,
-)
-_CLAIMABLE = and_(
-    Outbox.status == OutboxStatus.PENDING,
-    Outbox.next_attempt_at <= bindparam("due", type_=Outbox.next_attempt_at.type),
-    or_(
-        Outbox.lease_until.is_(None),
-        Outbox.lease_until < bindparam("now", type_=Outbox.lease_until.type),
-    ),
-)
-_LEASE = {
-    "lease_until": bindparam("lease", type_=Outbox.lease_until.type),
-    "attempts": Outbox.attempts + 1,
-}
-_IS_CLAIMABLE = select(Outbox.id).where(Outbox.id == bindparam("own"), _CLAIMABLE)
-_CLAIM_OWN = (
-    update(Outbox)
-    .where(Outbox.id == bindparam("own"), _CLAIMABLE)
-    .values(_LEASE)
-    .returning(*_CLAIMED)
-)
-_SENT = (
-    update(Outbox)
-    .where(Outbox.id == bindparam("row"))
-    .values(
-        status=OutboxStatus.SENT,
-        smtp_reply=bindparam("reply"),
-        sent_at=bindparam("at", type_=Outbox.sent_at.type),
-        lease_until=None,
-        last_error="",
-    )
-)
-_RELEASE = (
-    update(Outbox)
-    .where(
-        Outbox.id.in_(bindparam("rows", expanding=True)),
-        Outbox.status == OutboxStatus.PENDING,
-        Outbox.lease_until == bindparam("lease", type_=Outbox.lease_until.type),
-    )
-    .values(lease_until=None, attempts=Outbox.attempts - 1)
-)
-
-
-# Up to ``more`` due rows besides the own one, oldest due first, locked until the claim commits;
-# rows locked by another claim in progress are passed over (PostgreSQL; SQLite writes one at a
-# time). Picked by a statement of its own: as a subquery of the UPDATE, PostgreSQL may run it
-# again for each row and skip the rows the UPDATE has just claimed, taking ever more rows.
-_OTHERS = (
-    select(Outbox.id)
-    .where(_CLAIMABLE)
-    .order_by(Outbox.next_attempt_at)
-    .limit(bindparam("more"))
-    .with_for_update(skip_locked=True)
-)
-_CLAIM_MORE = (
-    update(Outbox)
-    .where(Outbox.id.in_(bindparam("others", expanding=True)), _CLAIMABLE)
-    .values(_LEASE)
-    .returning(*_CLAIMED)
-)
-
-
-# SQLite: the own row and the others in one statement, a transaction of its own, so that the
-# write lock is taken and released within one call (``storage.db.single_statements``): a claim
-# in several statements may hold it while its thread waits for the interpreter lock, and the
-# other writers back off, sleeping up to 100 ms at a time. The subquery runs once here.
-_DUE = Outbox.__table__.alias("due")
-_CLAIM_BATCH = (
-    update(Outbox)
-    .where(
-        _CLAIMABLE,
-        or_(
-            Outbox.id == bindparam("own"),
-            Outbox.id.in_(
-                select(_DUE.c.id)
-                .where(
-                    _DUE.c.id != bindparam("own"),
-                    _DUE.c.status == OutboxStatus.PENDING,
-                    _DUE.c.next_attempt_at <= bindparam("due", type_=Outbox.next_attempt_at.type),
-                    or_(
-                        _DUE.c.lease_until.is_(None),
-                        _DUE.c.lease_until < bindparam("now", type_=Outbox.lease_until.type),
-                    ),
-                )
-                .order_by(_DUE.c.next_attempt_at)
-                .limit(bindparam("more"))
-            ),
-        ),
-    )
-    .values(_LEASE)
-    .returning(*_CLAIMED)
-)
-
-
-def _claim_others(connection: Connection, params: dict[str, Any]) -> list[Claim]:
-    picked = connection.scalars(_OTHERS, params).all()
-    if not picked:
-        return []
-    rows = connection.execute(_CLAIM_MORE, params | {"others": picked})
-    return sorted((Claim(*row) for row in rows), key=lambda claim: claim.id)
 
 
 class Deliverer:
@@ -242,18 +122,18 @@ class Deliverer:
         docstring); nothing when the row is sent, failed, not due or leased."""
         params = {"own": outbox_id, "now": now, "due": now + EARLY, "lease": now + self.lease}
         with self._one_statement() as connection:
-            if connection.execute(_IS_CLAIMABLE, params).first() is None:
+            if connection.execute(IS_CLAIMABLE, params).first() is None:
                 return []
         more = min(self.batch - 1, int(BATCH_SECONDS / max(self.pace, 1e-3)))
         if self.app.engine.dialect.name == "sqlite":
             with self._one_statement() as connection:
-                rows = connection.execute(_CLAIM_BATCH, params | {"more": more}).all()
+                rows = connection.execute(CLAIM_BATCH, params | {"more": more}).all()
             return sorted((Claim(*row) for row in rows), key=lambda c: (c.id != outbox_id, c.id))
         with self.bookkeeping.begin() as connection:
-            own = connection.execute(_CLAIM_OWN, params).first()
+            own = connection.execute(CLAIM_OWN, params).first()
             if own is None:
                 return []
-            others = _claim_others(connection, params | {"more": more}) if more else []
+            others = claim_others(connection, params | {"more": more}) if more else []
         return [Claim(*own), *others]
 
     def _deliver_one(self, claim: Claim) -> Result:
@@ -268,7 +148,7 @@ class Deliverer:
             self.pace += (time.monotonic() - started - self.pace) / 2
         with self._one_statement() as connection:
             connection.execute(
-                _SENT, {"row": claim.id, "reply": answer[:2000], "at": datetime.now(UTC)}
+                MARK_SENT, {"row": claim.id, "reply": answer[:2000], "at": datetime.now(UTC)}
             )
         self._settle(claim.id)
         log.info("%s: sent %s to %s", claim.message_id, claim.template, claim.recipient)
@@ -379,7 +259,7 @@ class Deliverer:
     def _release(self, claims: list[Claim]) -> None:
         with self._one_statement() as connection:
             connection.execute(
-                _RELEASE, {"rows": [c.id for c in claims], "lease": claims[0].lease_until}
+                RELEASE, {"rows": [c.id for c in claims], "lease": claims[0].lease_until}
             )
 
 

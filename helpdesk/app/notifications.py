@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.app.settings import Settings
-from helpdesk.app.tickets import active_agents, first_public
+from helpdesk.app.unit_of_work import active_agents, first_public, unit
 from helpdesk.domain.tokens import Party, is_ours
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind
 from storage.db import assign_id
@@ -123,7 +123,7 @@ class Planner:
     def _acks_sent(self, emails: Iterable[str]) -> dict[str, int]:
         """Acknowledgements to each address in the last hour (the rate limit), counted once per
         unit of work and kept up to date as this one plans more."""
-        sent: dict[str, int] = self.session.info.setdefault("acks_sent", {})
+        sent = unit(self.session).acks_sent
         wanted = {email for email in emails if email not in sent}
         if wanted:
             sent.update(dict.fromkeys(wanted, 0))

@@ -7,29 +7,26 @@ from __future__ import annotations
 
 import enum
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from helpdesk.app.unit_of_work import first_public, posted, recorded, sla_policy, stored_blobs, unit
+from helpdesk.domain.mail.message import Attachment
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind, Priority, Status
 from storage.models import (
-    Agent,
     Blob,
     Customer,
     Message,
     MessageAttachment,
-    SlaPolicy,
     Ticket,
     TicketEvent,
     TicketParticipant,
 )
-
-if TYPE_CHECKING:  # the pipeline imports this module: a runtime import would be a cycle
-    from helpdesk.domain.mail.message import Attachment
 
 MAX_SUBJECT = 250
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -50,97 +47,6 @@ def new_number() -> str:
     """Six random symbols of 32: one read of the system's randomness (a byte modulo 32 is
     uniform), not one per symbol."""
     return "TKT-" + "".join(NUMBER_ALPHABET[byte % 32] for byte in secrets.token_bytes(6))
-
-
-def active_agents(session: Session) -> dict[str, Agent]:
-    """Every active agent by email, read once per unit of work (a batch of mails shares it)."""
-    agents: dict[str, Agent] | None = session.info.get("active_agents")
-    if agents is None:
-        agents = {a.email: a for a in session.scalars(select(Agent).where(Agent.active))}
-        session.info["active_agents"] = agents
-    return agents
-
-
-def sla_policy(session: Session, priority: Priority) -> SlaPolicy | None:
-    policies: dict[Priority, SlaPolicy] | None = session.info.get("sla")
-    if policies is None:
-        policies = {p.priority: p for p in session.scalars(select(SlaPolicy))}
-        session.info["sla"] = policies
-    return policies.get(priority)
-
-
-V = TypeVar("V")
-
-
-def _read_ahead(
-    session: Session,
-    name: str,
-    keys: Iterable[str],
-    absent: V,
-    lookup: Callable[[set[str]], Iterable[tuple[str, V]]],
-) -> dict[str, V]:
-    """A lookup kept for the unit of work under ``name``: the keys not known yet are read in
-    one query (``lookup``); a key not found is kept as ``absent``. The unit of work updates it
-    as it adds rows, so that they are found without a flush."""
-    known: dict[str, V] = session.info.setdefault(name, {})
-    wanted = {key for key in keys if key not in known}
-    if wanted:
-        known.update(dict.fromkeys(wanted, absent))
-        with session.no_autoflush:
-            known.update(lookup(wanted))
-    return known
-
-
-def known_customers(session: Session, emails: Iterable[str] = ()) -> dict[str, Customer | None]:
-    """The customers this unit of work has looked up or created, by email; None: looked up and
-    not found. A batch of mails reads its senders once (``pipeline.preload``) and a customer
-    created by one mail is found by the next without a flush."""
-
-    def lookup(wanted: set[str]) -> Iterable[tuple[str, Customer | None]]:
-        return (
-            (c.email, c)
-            for c in session.scalars(select(Customer).where(Customer.email.in_(wanted)))
-        )
-
-    return _read_ahead(session, "customers", emails, None, lookup)
-
-
-def stored_blobs(session: Session, digests: Iterable[str] = ()) -> dict[str, bool]:
-    """Whether each attachment content looked up in this unit of work is stored, flushed or not
-    (a pending one is not in the table yet)."""
-
-    def lookup(wanted: set[str]) -> Iterable[tuple[str, bool]]:
-        return (
-            (d, True) for d in session.scalars(select(Blob.sha256).where(Blob.sha256.in_(wanted)))
-        )
-
-    return _read_ahead(session, "blobs", digests, False, lookup)
-
-
-def find_customer(session: Session, email: str) -> Customer | None:
-    return known_customers(session, (email,))[email]
-
-
-def customer_for(session: Session, email: str, name: str, now: datetime) -> Customer:
-    """The customer with ``email``, created when new.
-
-    Two workers creating the same customer at once make one of them fail on the unique key;
-    the processor retries that mail, which then finds the customer.
-    """
-    found = find_customer(session, email)
-    if found is not None:
-        if name and not found.name:
-            found.name = name[:200]
-        return found
-    return new_customer(session, email, name, now)
-
-
-def new_customer(session: Session, email: str, name: str, now: datetime) -> Customer:
-    """A customer the caller has just looked for and not found."""
-    customer = Customer(email=email, name=name[:200], created_at=now)
-    session.add(customer)
-    known_customers(session)[email] = customer
-    return customer
 
 
 def record(
@@ -166,25 +72,6 @@ def record(
     session.add(event)
     recorded(session).append(event)
     return event
-
-
-def first_public(session: Session) -> dict[Ticket, Message]:
-    """The first public message of each ticket opened in this unit of work: what notifications
-    quote, known without reading it back (or flushing to learn ids)."""
-    firsts: dict[Ticket, Message] = session.info.setdefault("first_public", {})
-    return firsts
-
-
-def posted(session: Session) -> list[Message]:
-    """The messages added in this unit of work so far, flushed or not."""
-    messages: list[Message] = session.info.setdefault("posted", [])
-    return messages
-
-
-def recorded(session: Session) -> list[TicketEvent]:
-    """The events recorded in this unit of work so far: what notifications derive from."""
-    events: list[TicketEvent] = session.info.setdefault("events", [])
-    return events
 
 
 def open_ticket(
@@ -216,7 +103,7 @@ def open_ticket(
         updated_at=now,
     )
     session.add(ticket)
-    session.info.setdefault("opened", set()).add(ticket)
+    unit(session).opened.add(ticket)
     after = {
         "number": number,
         "subject": subject,
@@ -290,7 +177,7 @@ def add_message(
     )
     session.add(message)
     posted(session).append(message)
-    if kind is MessageKind.PUBLIC and ticket in session.info.get("opened", ()):
+    if kind is MessageKind.PUBLIC and ticket in unit(session).opened:
         first_public(session).setdefault(ticket, message)
     for attachment in attachments:
         attach(session, message, attachment)

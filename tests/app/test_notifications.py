@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from gateway.intake import Arrival, Intake
+from helpdesk.app import customers, unit_of_work
 from helpdesk.app import tickets as ticket_ops
 from helpdesk.app.notifications import Planner
 from helpdesk.app.runtime import App
@@ -25,8 +26,8 @@ def test_internal_note_goes_to_other_agents_only_and_reply_to_the_customer(app: 
         ann = Agent(email="ann@us.test", name="Ann", role=Role.AGENT, created_at=now)
         bob = Agent(email="bob@us.test", name="Bob", role=Role.AGENT, created_at=now)
         session.add_all([ann, bob])
-        customer = ticket_ops.customer_for(session, "cy@customer.test", "Cy", now)
-        cc = ticket_ops.customer_for(session, "dee@customer.test", "Dee", now)
+        customer = customers.customer_for(session, "cy@customer.test", "Cy", now)
+        cc = customers.customer_for(session, "dee@customer.test", "Dee", now)
         actor = ticket_ops.Actor(AuthorKind.CUSTOMER, customer.email)
         ticket = ticket_ops.open_ticket(session, customer, "Broken", "It broke", actor, now)
         ticket_ops.add_participants(session, ticket, [cc], actor, now)
@@ -34,7 +35,7 @@ def test_internal_note_goes_to_other_agents_only_and_reply_to_the_customer(app: 
         by_ann = ticket_ops.Actor(AuthorKind.AGENT, "ann@us.test")
         ticket_ops.add_message(session, ticket, MessageKind.INTERNAL, by_ann, "Secret: refund", now)
         ticket_ops.add_message(session, ticket, MessageKind.PUBLIC, by_ann, "We are on it.", now)
-        rows = Planner(session, app.settings, now).plan(ticket_ops.recorded(session))
+        rows = Planner(session, app.settings, now).plan(unit_of_work.recorded(session))
         sent = sorted((r.template, r.recipient) for r in rows)
     assert sent == [
         ("agent/internal_note", "bob@us.test"),

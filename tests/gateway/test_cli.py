@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
 from gateway.cli import main
+from helpdesk.app import customers
 from helpdesk.app import tickets as ticket_ops
 from helpdesk.app.runtime import App
 from helpdesk.app.settings import Settings
@@ -42,7 +43,7 @@ def seed(app: App, count: int) -> list[str]:
     with app.sessions.begin() as session:
         for i in range(count):
             now = start + timedelta(minutes=i)
-            customer = ticket_ops.customer_for(session, f"c{i % 3}@customer.test", "", now)
+            customer = customers.customer_for(session, f"c{i % 3}@customer.test", "", now)
             actor = ticket_ops.Actor(AuthorKind.CUSTOMER, customer.email)
             ticket = ticket_ops.open_ticket(session, customer, f"Problem {i}", "text", actor, now)
             ticket.priority = Priority.HIGH if i % 2 else Priority.LOW

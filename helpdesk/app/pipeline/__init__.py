@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from helpdesk.app import tickets
+from helpdesk.app import unit_of_work
 from helpdesk.app.notifications import Planner
 from helpdesk.app.pipeline import (
     apply,
@@ -65,9 +65,9 @@ def preload(contexts: Iterable[MailContext], session: Session, settings: Setting
     contexts = list(contexts)
     emails = [ctx.sender.email for ctx in contexts if ctx.sender is not None]
     now = datetime.now(UTC)
-    tickets.known_customers(session, emails)
+    unit_of_work.known_customers(session, emails)
     parsed = [ctx.parsed for ctx in contexts if ctx.parsed is not None]
-    tickets.stored_blobs(session, (a.sha256 for mail in parsed for a in mail.attachments))
+    unit_of_work.stored_blobs(session, (a.sha256 for mail in parsed for a in mail.attachments))
     Planner(session, settings, now).preload(emails)
     dedupe.preload(session, settings, now, contexts)
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from helpdesk.app import tickets
+from helpdesk.app import customers, tickets, unit_of_work
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.domain import lifecycle
 from helpdesk.domain.actions import Action
@@ -54,13 +54,14 @@ def stage(ctx: MailContext, env: Env) -> None:
 def _sender_customer(ctx: MailContext, env: Env) -> Customer:
     assert ctx.sender is not None
     if ctx.customer is None:  # identify looked and found nobody
-        ctx.customer = tickets.new_customer(env.session, ctx.sender.email, ctx.sender.name, env.now)
+        sender = ctx.sender
+        ctx.customer = customers.new_customer(env.session, sender.email, sender.name, env.now)
     return ctx.customer
 
 
 def _others(ctx: MailContext, env: Env) -> list[Customer]:
     """Further people on the mail (To and Cc) who are neither us, nor an agent, nor the sender."""
-    agents = tickets.active_agents(env.session)
+    agents = unit_of_work.active_agents(env.session)
     sender = ctx.sender.email if ctx.sender else ""
     people: dict[str, Address] = {}
     for address in ctx.mail.recipients:
@@ -69,7 +70,7 @@ def _others(ctx: MailContext, env: Env) -> list[Customer]:
             continue
         if address.email != sender:
             people.setdefault(address.email, address)
-    return [tickets.customer_for(env.session, a.email, a.name, env.now) for a in people.values()]
+    return [customers.customer_for(env.session, a.email, a.name, env.now) for a in people.values()]
 
 
 def _post(
@@ -167,7 +168,7 @@ def _agent_mail(ctx: MailContext, env: Env) -> None:
 def _open_for_customer(
     ctx: MailContext, env: Env, actor: tickets.Actor, email: str, name: str
 ) -> Ticket:
-    customer = tickets.customer_for(env.session, email, name, env.now)
+    customer = customers.customer_for(env.session, email, name, env.now)
     subject = ctx.mail.subject.strip() or "(no subject)"
     ticket = tickets.open_ticket(env.session, customer, subject, ctx.body, actor, env.now)
     if ctx.body.strip() or ctx.mail.attachments:

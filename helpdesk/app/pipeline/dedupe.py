@@ -12,14 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.app import tickets
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.app.settings import Settings
+from helpdesk.app.unit_of_work import unit
 from storage.models import Message, Ticket
-
-SEEN, CHECKED = "dedupe_seen", "dedupe_checked"  # keys of the unit of work's session.info
-# (sender, content hash) -> (ticket id, ticket number, created at) of each recent message
-Seen = dict[tuple[str, str], list[tuple[int, str, datetime]]]
 
 
 def stage(ctx: MailContext, env: Env) -> None:
@@ -34,15 +30,15 @@ def stage(ctx: MailContext, env: Env) -> None:
 def _repeated_on(ctx: MailContext, env: Env, sender: str) -> str | None:
     """The number of the ticket that already has this content from this sender, if any: among
     this batch's messages (flushed or not), else what the batch read ahead, else the database."""
-    for message in tickets.posted(env.session):
+    for message in unit(env.session).posted:
         same = (message.author_email, message.content_hash) == (sender, ctx.content_hash)
         if same and (ctx.ticket is None or message.ticket is ctx.ticket):
             return message.ticket.number
     since = env.now - timedelta(minutes=env.settings.duplicate_window_minutes)
     key = (sender, ctx.content_hash)
-    if key in env.session.info.get(CHECKED, ()):
-        seen: Seen = env.session.info[SEEN]
-        for ticket_id, number, created in seen.get(key, []):
+    work = unit(env.session)
+    if key in work.checked:
+        for ticket_id, number, created in work.seen.get(key, []):
             if created >= since and (ctx.ticket is None or ticket_id == ctx.ticket.id):
                 return number
         return None
@@ -74,7 +70,7 @@ def preload(
     if not pairs:
         return
     since = now - timedelta(minutes=settings.duplicate_window_minutes)
-    seen: Seen = session.info.setdefault(SEEN, {})
+    seen = unit(session).seen
     with session.no_autoflush:  # this batch's own messages are looked at in memory
         rows = session.execute(
             select(
@@ -93,4 +89,4 @@ def preload(
         )
         for email, digest, ticket_id, number, created in rows:
             seen.setdefault((email, digest), []).append((ticket_id, number, created))
-    session.info.setdefault(CHECKED, set()).update(pairs)
+    unit(session).checked.update(pairs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from helpdesk.app import tickets
+from helpdesk.app import customers, unit_of_work
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.domain import tokens
 from storage.models import Customer
@@ -28,8 +28,8 @@ def stage(ctx: MailContext, env: Env) -> None:
     if tokens.is_ours(email, env.settings.support_addresses):
         ctx.finish("identify", Outcome.IGNORED, f"sent from our own address {email}: a loop")
         return
-    ctx.agent = tickets.active_agents(env.session).get(email)
-    ctx.customer = tickets.find_customer(env.session, email)
+    ctx.agent = unit_of_work.active_agents(env.session).get(email)
+    ctx.customer = customers.find_customer(env.session, email)
     if ctx.customer is not None:
         reason = block_reason(ctx.customer, env.now)
         if reason is not None:

@@ -6,7 +6,7 @@ an agent that a mail in their name was not applied, and the answer to a customer
 
 from __future__ import annotations
 
-from helpdesk.app import feedback, tickets
+from helpdesk.app import feedback, unit_of_work
 from helpdesk.app.notifications import Planner
 from helpdesk.app.pipeline.commands import agent_info
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
@@ -17,7 +17,7 @@ from storage.models import Agent, Outbox
 def stage(ctx: MailContext, env: Env) -> None:
     planner = Planner(env.session, env.settings, env.now)
     automated = ctx.classification.automated if ctx.classification else True
-    rows = planner.plan(tickets.recorded(env.session), automated=automated)
+    rows = planner.plan(unit_of_work.recorded(env.session), automated=automated)
     if not automated:
         rows += _answers(ctx, env, planner)
     ctx.outbox = rows  # their ids once the unit of work is flushed

@@ -18,12 +18,11 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from email_reply_parser import EmailMessage
 
-if TYPE_CHECKING:
-    from helpdesk.domain.mail.message import ParsedMail
+from helpdesk.domain.mail.message import ParsedMail
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg|tr)(\[\d+\])?\s*:\s*)+", re.I)
 _FORWARD_SUBJECT = re.compile(r"^\s*\[?(fw|fwd|wg|tr|rv|enc)\s*:", re.I)

@@ -1,0 +1,125 @@
+"""The unit of work's own state: what one transaction has read ahead and what it has written.
+
+One typed object per session (``unit(session)``), where there were string keys in
+``session.info``: the read-ahead lookups (active agents, SLA policies, customers, stored
+contents), what the transaction has written so far (tickets opened, messages, events, the first
+public message of each new ticket), and what the stages count within it (the repeated contents
+seen, the acknowledgements sent). A batch of mails shares one unit of work, and so all of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from helpdesk.domain.vocabulary import Priority
+from storage.models import Agent, Blob, Customer, Message, SlaPolicy, Ticket, TicketEvent
+
+# (sender, content hash) -> (ticket id, ticket number, created at) of each recent message
+Seen = dict[tuple[str, str], list[tuple[int, str, datetime]]]
+
+
+@dataclass
+class UnitOfWork:
+    agents: dict[str, Agent] | None = None
+    sla: dict[Priority, SlaPolicy] | None = None
+    customers: dict[str, Customer | None] = field(default_factory=dict)
+    blobs: dict[str, bool] = field(default_factory=dict)
+    opened: set[Ticket] = field(default_factory=set)
+    first_public: dict[Ticket, Message] = field(default_factory=dict)
+    posted: list[Message] = field(default_factory=list)
+    events: list[TicketEvent] = field(default_factory=list)
+    seen: Seen = field(default_factory=dict)  # repeated contents read ahead (dedupe)
+    checked: set[tuple[str, str]] = field(default_factory=set)  # (sender, hash) read ahead
+    acks_sent: dict[str, int] = field(default_factory=dict)  # in the last hour, by recipient
+
+
+def unit(session: Session) -> UnitOfWork:
+    """The state of ``session``'s unit of work, made on first use (keyed by the class itself)."""
+    work = session.info.get(UnitOfWork)
+    if not isinstance(work, UnitOfWork):
+        work = session.info[UnitOfWork] = UnitOfWork()
+    return work
+
+
+def active_agents(session: Session) -> dict[str, Agent]:
+    """Every active agent by email, read once per unit of work (a batch of mails shares it)."""
+    work = unit(session)
+    if work.agents is None:
+        work.agents = {a.email: a for a in session.scalars(select(Agent).where(Agent.active))}
+    return work.agents
+
+
+def sla_policy(session: Session, priority: Priority) -> SlaPolicy | None:
+    work = unit(session)
+    if work.sla is None:
+        work.sla = {p.priority: p for p in session.scalars(select(SlaPolicy))}
+    return work.sla.get(priority)
+
+
+V = TypeVar("V")
+
+
+def _read_ahead(
+    session: Session,
+    known: dict[str, V],
+    keys: Iterable[str],
+    absent: V,
+    lookup: Callable[[set[str]], Iterable[tuple[str, V]]],
+) -> dict[str, V]:
+    """A lookup kept by the unit of work (``known``): the keys not known yet are read in one
+    query (``lookup``); a key not found is kept as ``absent``. The unit of work updates it as it
+    adds rows, so that they are found without a flush."""
+    wanted = {key for key in keys if key not in known}
+    if wanted:
+        known.update(dict.fromkeys(wanted, absent))
+        with session.no_autoflush:
+            known.update(lookup(wanted))
+    return known
+
+
+def known_customers(session: Session, emails: Iterable[str] = ()) -> dict[str, Customer | None]:
+    """The customers this unit of work has looked up or created, by email; None: looked up and
+    not found. A batch of mails reads its senders once (``pipeline.preload``) and a customer
+    created by one mail is found by the next without a flush."""
+
+    def lookup(wanted: set[str]) -> Iterable[tuple[str, Customer | None]]:
+        return (
+            (c.email, c)
+            for c in session.scalars(select(Customer).where(Customer.email.in_(wanted)))
+        )
+
+    return _read_ahead(session, unit(session).customers, emails, None, lookup)
+
+
+def stored_blobs(session: Session, digests: Iterable[str] = ()) -> dict[str, bool]:
+    """Whether each attachment content looked up in this unit of work is stored, flushed or not
+    (a pending one is not in the table yet)."""
+
+    def lookup(wanted: set[str]) -> Iterable[tuple[str, bool]]:
+        return (
+            (d, True) for d in session.scalars(select(Blob.sha256).where(Blob.sha256.in_(wanted)))
+        )
+
+    return _read_ahead(session, unit(session).blobs, digests, False, lookup)
+
+
+def first_public(session: Session) -> dict[Ticket, Message]:
+    """The first public message of each ticket opened in this unit of work: what notifications
+    quote, known without reading it back (or flushing to learn ids)."""
+    return unit(session).first_public
+
+
+def posted(session: Session) -> list[Message]:
+    """The messages added in this unit of work so far, flushed or not."""
+    return unit(session).posted
+
+
+def recorded(session: Session) -> list[TicketEvent]:
+    """The events recorded in this unit of work so far: what notifications derive from."""
+    return unit(session).events

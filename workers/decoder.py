@@ -1,0 +1,155 @@
+"""Decoding ahead: waiting mails parsed and classified (pipeline.prepare) without a lock, in
+this thread or in processes of their own, before their unit of work takes them."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from helpdesk.app import pipeline
+from helpdesk.app.pipeline.context import Envelope, MailContext
+from helpdesk.app.runtime import App, build
+from helpdesk.app.settings import Settings
+from helpdesk.domain.vocabulary import MailStatus
+from storage.db import reading
+from storage.models import InboundMail
+
+log = logging.getLogger("helpdesk.processor")
+
+
+def envelope_of(mail: InboundMail) -> Envelope:
+    return Envelope(
+        mail_id=mail.id,
+        raw=mail.raw,
+        envelope_from=mail.envelope_from,
+        envelope_to=tuple(mail.envelope_to),
+        received_at=mail.received_at,
+        source=mail.source,
+    )
+
+
+def prepared(app: App, mail_ids: list[int]) -> dict[int, MailContext]:
+    """Contexts for the waiting mails of ``mail_ids``, decoded and classified, read without a lock.
+
+    A mail that cannot be decoded gets a bare context: the pipeline decodes it again inside
+    the unit of work, where the failure quarantines it with the reason.
+    """
+    found = {}
+    with Session(reading(app.engine)) as session:
+        rows = session.scalars(
+            select(InboundMail)
+            .where(InboundMail.id.in_(mail_ids), InboundMail.status == MailStatus.RECEIVED)
+            .options(selectinload(InboundMail.content))
+        )
+        envelopes = [envelope_of(mail) for mail in rows]
+    for envelope in envelopes:
+        try:
+            found[envelope.mail_id or 0] = pipeline.prepare(MailContext(envelope))
+        except Exception:
+            found[envelope.mail_id or 0] = MailContext(envelope)
+    return found
+
+
+_pool_app: App | None = None
+
+
+def _pool_start(settings: Settings, parent: int) -> None:
+    global _pool_app
+    _pool_app = build(settings)
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """A decoding process ends with the process it decodes for, however that one ends."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _pool_decode(mail_ids: list[int]) -> dict[int, MailContext]:
+    assert _pool_app is not None, "started by _pool_start"
+    return prepared(_pool_app, mail_ids)
+
+
+class Decoder:
+    """Decodes and classifies waiting mails (``pipeline.prepare``) ahead of their unit of work.
+
+    In the calling thread by default. With ``processes``, in processes of their own, which
+    decode the next mails while this one writes: on SQLite only one process writes at a time,
+    and decoding was a quarter of its work. A decoding process that fails only costs the
+    speed: the mails are decoded here instead.
+    """
+
+    def __init__(self, app: App, processes: int = 0) -> None:
+        self._app = app
+        self._ready: dict[int, MailContext] = {}  # decoded, not yet taken by a unit of work
+        self._ahead: dict[int, Future[dict[int, MailContext]]] = {}
+        self._pool: ProcessPoolExecutor | None = None
+        if processes > 0:
+            self._pool = ProcessPoolExecutor(
+                processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_pool_start,
+                initargs=(app.settings, os.getpid()),
+            )
+            try:
+                self._pool.submit(int)  # start the processes now, not with the first mail
+            except Exception as exc:
+                log.error("cannot start decoding processes (%s); decoding in this one", exc)
+                self._pool.shutdown(wait=False)
+                self._pool = None
+
+    def ahead(self, mail_ids: list[int], chunk: int) -> None:
+        """Start decoding ``mail_ids``, ``chunk`` at a time, if there are processes for it.
+        What was decoded for mails not among them any more, someone else processed."""
+        wanted = set(mail_ids)
+        self._ready = {i: c for i, c in self._ready.items() if i in wanted}
+        self._ahead = {i: f for i, f in self._ahead.items() if i in wanted}
+        if self._pool is None:
+            return
+        fresh = [i for i in mail_ids if i not in self._ahead and i not in self._ready]
+        for start in range(0, len(fresh), chunk):
+            part = fresh[start : start + chunk]
+            try:
+                future = self._pool.submit(_pool_decode, part)
+            except BrokenProcessPool as exc:
+                log.error("decoding processes gone (%s); decoding in this one from now on", exc)
+                self._pool = None
+                return
+            self._ahead.update(dict.fromkeys(part, future))
+
+    def take(self, mail_ids: list[int]) -> dict[int, MailContext]:
+        """The contexts of those of ``mail_ids`` still waiting, decoded."""
+        found: dict[int, MailContext] = {}
+        missing = []
+        for mail_id in mail_ids:
+            if mail_id in self._ready:
+                found[mail_id] = self._ready.pop(mail_id)
+                continue
+            future = self._ahead.pop(mail_id, None)
+            try:
+                decoded = future.result() if future is not None else None
+            except Exception as exc:  # a broken pool: decode here
+                log.warning("decoding process failed (%s); decoding here", exc)
+                decoded = None
+            if decoded is None:
+                missing.append(mail_id)
+            elif mail_id in decoded:
+                found[mail_id] = decoded[mail_id]
+        return found | (prepared(self._app, missing) if missing else {})
+
+    def keep(self, contexts: dict[int, MailContext]) -> None:
+        """Contexts taken for a unit of work that ended before reaching them."""
+        self._ready.update(contexts)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
