@@ -9,19 +9,16 @@ would hurt (an agent name that matches two people is an error naming both).
 
 from __future__ import annotations
 
-import difflib
 import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from helpdesk.domain.vocabulary import Priority, Role, Status
+from helpdesk.domain import arguments
+from helpdesk.domain.vocabulary import Role
 
 MAX_LINES = 20
 _LINE = re.compile(r"^#([A-Za-z_-]+)\b\s*(.*)$")
-_DURATION = re.compile(r"^(\d+)\s*(m|min|h|d|w)$", re.I)
-_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 class Scope(enum.StrEnum):
@@ -57,12 +54,6 @@ class Problem:
         return f"{where}{self.message}" + (f" (usage: {self.usage})" if self.usage else "")
 
 
-class Invalid(Exception):
-    def __init__(self, message: str, suggestion: str = "") -> None:
-        super().__init__(message)
-        self.message, self.suggestion = message, suggestion
-
-
 Parser = Callable[[str], dict[str, object]]
 
 
@@ -76,133 +67,6 @@ class Spec:
     parse: Parser
 
 
-STATUS_WORDS = {
-    "open": Status.OPEN,
-    "in_progress": Status.IN_PROGRESS,
-    "progress": Status.IN_PROGRESS,
-    "working": Status.IN_PROGRESS,
-    "pending": Status.AWAITING_CUSTOMER,
-    "awaiting_customer": Status.AWAITING_CUSTOMER,
-    "waiting": Status.AWAITING_CUSTOMER,
-    "resolved": Status.RESOLVED,
-    "solved": Status.RESOLVED,
-    "closed": Status.CLOSED,
-}
-
-
-def _word(value: str) -> str:
-    return re.sub(r"[\s-]+", "_", value.strip().lower())
-
-
-def _closest(word: str, options: list[str]) -> str:
-    found = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return found[0] if found else ""
-
-
-def _status(value: str) -> dict[str, object]:
-    word = _word(value)
-    if word not in STATUS_WORDS:
-        raise Invalid(f"unknown status {value.strip()!r}", _closest(word, list(STATUS_WORDS)))
-    return {"status": STATUS_WORDS[word]}
-
-
-def _priority(value: str) -> dict[str, object]:
-    word = _word(value)
-    names = [p.value for p in Priority]
-    if word not in names:
-        raise Invalid(f"unknown priority {value.strip()!r}", _closest(word, names))
-    return {"priority": Priority(word)}
-
-
-def _assign(value: str) -> dict[str, object]:
-    target = value.strip()
-    if not target:
-        raise Invalid("say whom: me, an agent's email or name, or group:NAME")
-    if target.lower().startswith("group:"):
-        return {"group": target[6:].strip()}
-    return {"agent": target}
-
-
-def _nothing(value: str) -> dict[str, object]:
-    if value.strip():
-        raise Invalid("takes no value")
-    return {}
-
-
-def _text(value: str) -> dict[str, object]:
-    return {"text": value.strip()}
-
-
-def _required_text(value: str) -> dict[str, object]:
-    if not value.strip():
-        raise Invalid("needs a value")
-    return {"text": value.strip()}
-
-
-def _tags(value: str) -> dict[str, object]:
-    add, remove = [], []
-    for item in value.split():
-        if item.startswith("-") and len(item) > 1:
-            remove.append(item[1:].lower())
-        elif item.strip("+"):
-            add.append(item.lstrip("+").lower())
-    if not add and not remove:
-        raise Invalid("name tags to add (+tag) or remove (-tag)")
-    return {"add": add, "remove": remove}
-
-
-def duration(word: str) -> timedelta | None:
-    match = _DURATION.match(word)
-    if match is None:
-        return None
-    return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
-
-
-def _block(value: str) -> dict[str, object]:
-    first, _, rest = value.strip().partition(" ")
-    if first.lower() == "permanent":
-        return {"until": None, "reason": rest.strip()}
-    length = duration(first)
-    if length is not None:
-        return {"for": length, "reason": rest.strip()}
-    return {"until": None, "reason": value.strip()}
-
-
-def _customer(value: str) -> dict[str, object]:
-    email, _, name = value.strip().partition(" ")
-    if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise Invalid("needs the customer's email address first")
-    return {"email": email.strip("<>").lower(), "name": name.strip().strip('"')}
-
-
-def _list(value: str) -> dict[str, object]:
-    filters: dict[str, object] = {}
-    for item in value.split():
-        key, colon, val = item.partition(":")
-        key = key.lower()
-        if not colon or key not in ("status", "priority", "assignee", "page"):
-            near = _closest(key, ["status", "priority", "assignee", "page"])
-            raise Invalid(f"unknown filter {item!r}", f"{near}:…" if near else "")
-        if key == "status":
-            filters.update(_status(val))
-        elif key == "priority":
-            filters.update(_priority(val))
-        elif key == "page":
-            if not val.isdigit() or int(val) < 1:
-                raise Invalid("page must be a number from 1")
-            filters["page"] = int(val)
-        else:
-            filters["assignee"] = val
-    return filters
-
-
-def _show(value: str) -> dict[str, object]:
-    number = value.strip().upper()
-    if not re.fullmatch(r"TKT-[0-9A-Z]{4,12}", number):
-        raise Invalid("needs a ticket number like TKT-4F7Q2K")
-    return {"number": number}
-
-
 REGISTRY: tuple[Spec, ...] = (
     Spec(
         "status",
@@ -210,7 +74,7 @@ REGISTRY: tuple[Spec, ...] = (
         "set the status",
         Role.AGENT,
         Scope.TICKET,
-        _status,
+        arguments.status,
     ),
     Spec(
         "priority",
@@ -218,7 +82,7 @@ REGISTRY: tuple[Spec, ...] = (
         "set the priority (and SLA due dates)",
         Role.AGENT,
         Scope.TICKET,
-        _priority,
+        arguments.priority,
     ),
     Spec(
         "assign",
@@ -226,16 +90,18 @@ REGISTRY: tuple[Spec, ...] = (
         "assign (to others: supervisors)",
         Role.AGENT,
         Scope.TICKET,
-        _assign,
+        arguments.assign,
     ),
-    Spec("unassign", "#unassign", "remove the assignee", Role.AGENT, Scope.TICKET, _nothing),
+    Spec(
+        "unassign", "#unassign", "remove the assignee", Role.AGENT, Scope.TICKET, arguments.nothing
+    ),
     Spec(
         "internal",
         "#internal",
         "the text below is an internal note, never sent to the customer",
         Role.AGENT,
         Scope.TICKET,
-        _nothing,
+        arguments.nothing,
     ),
     Spec(
         "resolve",
@@ -243,20 +109,27 @@ REGISTRY: tuple[Spec, ...] = (
         "resolve, with resolution notes",
         Role.AGENT,
         Scope.TICKET,
-        _text,
+        arguments.text,
     ),
-    Spec("close", "#close", "close the ticket", Role.AGENT, Scope.TICKET, _nothing),
+    Spec("close", "#close", "close the ticket", Role.AGENT, Scope.TICKET, arguments.nothing),
     Spec(
-        "category", "#category NAME", "set the category", Role.AGENT, Scope.TICKET, _required_text
+        "category",
+        "#category NAME",
+        "set the category",
+        Role.AGENT,
+        Scope.TICKET,
+        arguments.required_text,
     ),
-    Spec("tag", "#tag +add -remove", "add or remove tags", Role.AGENT, Scope.TICKET, _tags),
+    Spec(
+        "tag", "#tag +add -remove", "add or remove tags", Role.AGENT, Scope.TICKET, arguments.tags
+    ),
     Spec(
         "ref",
         "#ref REFERENCE",
         "set the external reference (an order number…)",
         Role.AGENT,
         Scope.TICKET,
-        _required_text,
+        arguments.required_text,
     ),
     Spec(
         "block",
@@ -264,10 +137,15 @@ REGISTRY: tuple[Spec, ...] = (
         "block the customer and close their active tickets",
         Role.SUPERVISOR,
         Scope.TICKET,
-        _block,
+        arguments.block,
     ),
     Spec(
-        "unblock", "#unblock", "lift the customer's block", Role.SUPERVISOR, Scope.TICKET, _nothing
+        "unblock",
+        "#unblock",
+        "lift the customer's block",
+        Role.SUPERVISOR,
+        Scope.TICKET,
+        arguments.nothing,
     ),
     Spec(
         "customer",
@@ -275,7 +153,7 @@ REGISTRY: tuple[Spec, ...] = (
         "in a new mail: open the ticket on that customer's behalf",
         Role.AGENT,
         Scope.NEW,
-        _customer,
+        arguments.customer,
     ),
     Spec(
         "list",
@@ -283,7 +161,7 @@ REGISTRY: tuple[Spec, ...] = (
         "in a new mail: list the tickets you may see",
         Role.AGENT,
         Scope.NEW,
-        _list,
+        arguments.listing,
     ),
     Spec(
         "show",
@@ -291,9 +169,9 @@ REGISTRY: tuple[Spec, ...] = (
         "in a new mail: one ticket with its full history",
         Role.AGENT,
         Scope.NEW,
-        _show,
+        arguments.show,
     ),
-    Spec("help", "#help", "this table", None, Scope.ANY, _nothing),
+    Spec("help", "#help", "this table", None, Scope.ANY, arguments.nothing),
 )
 SPECS = {spec.name: spec for spec in REGISTRY}
 ALIASES = {"assignee": "assign", "tags": "tag", "note": "internal", "reference": "ref"}
@@ -332,13 +210,13 @@ def parse(text: str) -> Parsed:
         name = ALIASES.get(word, word)
         spec = SPECS.get(name)
         if spec is None:
-            near = _closest(word, [*SPECS, *ALIASES])
+            near = arguments.closest(word, [*SPECS, *ALIASES])
             near = ALIASES.get(near, near)
             problems.append(Problem(line, "unknown command", f"#{near}" if near else ""))
             continue
         try:
             commands.append(Command(spec.name, line, spec.parse(value)))
-        except Invalid as exc:
+        except arguments.Invalid as exc:
             hint = f"#{spec.name} {exc.suggestion}" if exc.suggestion else ""
             problems.append(Problem(line, exc.message, hint, spec.usage))
     return Parsed(commands, problems, body, lines)

@@ -19,7 +19,7 @@ from helpdesk.domain.vocabulary import MailStatus
 from storage import spool
 from storage.db import make_engine
 from storage.models import InboundMail
-from tests.conftest import unavailable
+from tests.fixtures import unavailable
 from tests.dovecot import Dovecot, DovecotUnavailable
 from tests.helpers import GatewayThread, mail, tickets
 from workers.processor import drain
