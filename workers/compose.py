@@ -25,6 +25,7 @@ from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 
 from helpdesk.domain.mail.message import Attachment
+from helpdesk.domain.notices import AUTO_REPLIED, Audience, Template
 
 CRLF = "\r\n"
 MAX_LINE = 998  # RFC 5322: characters in a line, without its CRLF
@@ -44,15 +45,6 @@ class WirePolicy(Compat32):
 
 
 WIRE = WirePolicy(linesep=CRLF, max_line_length=MAX_LINE)
-
-AUTO_REPLIED = {
-    "customer/ack",
-    "customer/rejected",
-    "customer/help",
-    "agent/feedback",
-    "agent/rejected_notice",
-}
-
 
 class HeaderInjection(ValueError):
     pass
@@ -112,7 +104,7 @@ def compose(draft: Draft, support_address: str, display_name: str) -> Message:
         message["X-Helpdesk-Ticket"] = checked(draft.ticket_number)
     if draft.template in AUTO_REPLIED:
         message["Auto-Submitted"] = "auto-replied"
-    elif draft.audience == "agent" or draft.template != "customer/agent_reply":
+    elif draft.audience == Audience.AGENT or draft.template != Template.CUSTOMER_AGENT_REPLY:
         message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message["MIME-Version"] = "1.0"

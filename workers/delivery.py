@@ -33,6 +33,7 @@ from sqlalchemy import Connection, or_, select, update
 from helpdesk.app.runtime import App
 from helpdesk.domain import tokens
 from helpdesk.domain.mail.message import Attachment
+from helpdesk.domain.notices import Audience
 from helpdesk.domain.vocabulary import OutboxStatus
 from storage.db import bookkeeping, reading, single_statements
 from storage.models import Blob, Customer, MessageAttachment, Outbox
@@ -207,7 +208,7 @@ class Deliverer:
         """Agents get every attachment of the message; a customer gets an agent's, never their
         own."""
         message = claim.context.get("message") or {}
-        wanted = claim.audience == "agent" or message.get("author_kind") == "agent"
+        wanted = claim.audience == Audience.AGENT or message.get("author_kind") == "agent"
         if not wanted or claim.quoted_message_id is None:
             return draft
         with self.reader.connect() as connection:

@@ -13,22 +13,10 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from helpdesk.domain.notices import Template
+
 BUILT_IN = Path(str(files("templates")))
-TEMPLATES = (
-    "customer/ack",
-    "customer/agent_reply",
-    "customer/assigned",
-    "customer/resolved",
-    "customer/closed",
-    "customer/rejected",
-    "agent/new_ticket",
-    "agent/customer_reply",
-    "agent/internal_note",
-    "agent/assigned",
-    "agent/feedback",
-    "agent/rejected_notice",
-    "customer/help",
-)
+TEMPLATES = tuple(Template)
 
 
 class TemplateProblem(Exception):

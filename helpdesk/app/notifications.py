@@ -7,9 +7,7 @@ was true when the change was made. Customer-facing rows never carry an internal 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.app.settings import Settings
+from helpdesk.app.template_context import Recipient, message_id_for, template_context
 from helpdesk.app.unit_of_work import active_agents, first_public, unit
+from helpdesk.domain.notices import Audience, Template
 from helpdesk.domain.tokens import Party, is_ours
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind
 from storage.db import assign_id
@@ -31,20 +31,6 @@ from storage.models import (
     TicketEvent,
     TicketParticipant,
 )
-
-CUSTOMER, AGENT = "customer", "agent"
-
-
-@dataclass(frozen=True)
-class Recipient:
-    email: str
-    name: str
-    party: Party
-    party_id: int
-
-
-def message_id_for(ticket_number: str, domain: str) -> str:
-    return f"<{uuid.uuid4().hex}.{ticket_number.lower()}@{domain}>"
 
 
 class Planner:
@@ -77,32 +63,32 @@ class Planner:
         kind, by_agent = event.kind, event.actor_kind is AuthorKind.AGENT
         if kind is EventKind.TICKET_CREATED:
             acks = [] if automated else self._ack(ticket)
-            return acks + self._to_agents(ticket, "agent/new_ticket", event, message=None)
+            return acks + self._to_agents(ticket, Template.AGENT_NEW_TICKET, event, message=None)
         if kind is EventKind.TICKET_COMMENTED and message is not None:
             return self._comment(event, ticket, message, new_ticket)
         if kind is EventKind.TICKET_ASSIGNED:
             return self._assigned(event, ticket)
         if kind is EventKind.TICKET_RESOLVED:
-            return self._to_customers(ticket, "customer/resolved", event)
+            return self._to_customers(ticket, Template.CUSTOMER_RESOLVED, event)
         if kind is EventKind.TICKET_CLOSED and by_agent:
-            return self._to_customers(ticket, "customer/closed", event)
+            return self._to_customers(ticket, Template.CUSTOMER_CLOSED, event)
         return []
 
     def _comment(
         self, event: TicketEvent, ticket: Ticket, message: Message, new_ticket: bool
     ) -> list[Outbox]:
         if message.kind is MessageKind.INTERNAL:
-            return self._to_agents(ticket, "agent/internal_note", event, message=message)
+            return self._to_agents(ticket, Template.AGENT_INTERNAL_NOTE, event, message=message)
         if message.kind is not MessageKind.PUBLIC or new_ticket:
             return []  # the acknowledgement and the new-ticket alert carry the first message
         if message.author_kind is AuthorKind.AGENT:
-            return self._to_customers(ticket, "customer/agent_reply", event, message=message)
-        return self._to_agents(ticket, "agent/customer_reply", event, message=message)
+            return self._to_customers(ticket, Template.CUSTOMER_AGENT_REPLY, event, message=message)
+        return self._to_agents(ticket, Template.AGENT_CUSTOMER_REPLY, event, message=message)
 
     def _assigned(self, event: TicketEvent, ticket: Ticket) -> list[Outbox]:
-        rows = self._to_agents(ticket, "agent/assigned", event, message=None)
+        rows = self._to_agents(ticket, Template.AGENT_ASSIGNED, event, message=None)
         if not event.before.get("assignee"):
-            rows += self._to_customers(ticket, "customer/assigned", event)
+            rows += self._to_customers(ticket, Template.CUSTOMER_ASSIGNED, event)
         return rows
 
     def _ack(self, ticket: Ticket) -> list[Outbox]:
@@ -114,7 +100,7 @@ class Planner:
             return []
         sent[customer.email] += 1
         first = self._first_message(ticket)
-        return [self._row(ticket, self._customer(customer), "customer/ack", CUSTOMER, first)]
+        return [self._row(ticket, self._customer(customer), Template.CUSTOMER_ACK, first)]
 
     def preload(self, emails: Iterable[str]) -> None:
         """Read ahead what planning for mail from ``emails`` will ask: one query for a batch."""
@@ -131,7 +117,7 @@ class Planner:
                 select(Outbox.recipient, func.count())
                 .where(
                     Outbox.recipient.in_(wanted),
-                    Outbox.template == "customer/ack",
+                    Outbox.template == Template.CUSTOMER_ACK,
                     Outbox.created_at >= self.now - timedelta(hours=1),
                 )
                 .group_by(Outbox.recipient)
@@ -146,9 +132,9 @@ class Planner:
         row = Outbox(
             message_id=message_id_for("rejected", self.domain),
             ticket_id=None,
-            template="customer/rejected",
+            template=Template.CUSTOMER_REJECTED,
             recipient=email,
-            audience=CUSTOMER,
+            audience=Template.CUSTOMER_REJECTED.audience,
             context={"recipient_name": name, "subject": subject, "reasons": reasons},
             next_attempt_at=self.now,
             created_at=self.now,
@@ -161,29 +147,29 @@ class Planner:
     ) -> Outbox:
         """The short answer to an agent's command mail, threaded under it."""
         recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
-        return self._direct("agent/feedback", recipient, ticket, extra, in_reply_to)
+        return self._direct(Template.AGENT_FEEDBACK, recipient, ticket, extra, in_reply_to)
 
     def notice(self, agent: Agent, extra: dict[str, Any]) -> Outbox:
         """Tell an agent that a mail in their name was not applied (it may be forged)."""
         recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
-        return self._direct("agent/rejected_notice", recipient, None, extra, "")
+        return self._direct(Template.AGENT_REJECTED_NOTICE, recipient, None, extra, "")
 
     def help_reply(self, email: str, name: str, in_reply_to: str) -> Outbox | None:
         if self._is_ours(email):
             return None
         recipient = Recipient(email, name, Party.CUSTOMER, 0)
-        return self._direct("customer/help", recipient, None, {}, in_reply_to)
+        return self._direct(Template.CUSTOMER_HELP, recipient, None, {}, in_reply_to)
 
     def _direct(
         self,
-        template: str,
+        template: Template,
         recipient: Recipient,
         ticket: Ticket | None,
         extra: dict[str, Any],
         in_reply_to: str,
     ) -> Outbox:
         if ticket is not None:
-            context = self._context(ticket, recipient, None, None)
+            context = template_context(ticket, recipient, self._first_message(ticket), None, None)
         else:
             context = {"recipient_name": recipient.name, "references": []}
         if in_reply_to:
@@ -194,7 +180,7 @@ class Planner:
             ticket=ticket,
             template=template,
             recipient=recipient.email,
-            audience=CUSTOMER if recipient.party is Party.CUSTOMER else AGENT,
+            audience=template.audience,
             context=context,
             next_attempt_at=self.now,
             created_at=self.now,
@@ -206,21 +192,21 @@ class Planner:
         return is_ours(email, self.settings.support_addresses)
 
     def _to_customers(
-        self, ticket: Ticket, template: str, event: TicketEvent, message: Message | None = None
+        self, ticket: Ticket, template: Template, event: TicketEvent, message: Message | None = None
     ) -> list[Outbox]:
         people = [ticket.customer, *self._participants(ticket)]
         return [
-            self._row(ticket, self._customer(c), template, CUSTOMER, message, event)
+            self._row(ticket, self._customer(c), template, message, event)
             for c in people
             if not self._is_ours(c.email)
         ]
 
     def _to_agents(
-        self, ticket: Ticket, template: str, event: TicketEvent, message: Message | None
+        self, ticket: Ticket, template: Template, event: TicketEvent, message: Message | None
     ) -> list[Outbox]:
         author = event.actor
         return [
-            self._row(ticket, agent, template, AGENT, message or self._first_message(ticket), event)
+            self._row(ticket, agent, template, message or self._first_message(ticket), event)
             for agent in self._agents_for(ticket)
             if agent.email != author
         ]
@@ -276,12 +262,12 @@ class Planner:
         self,
         ticket: Ticket,
         recipient: Recipient,
-        template: str,
-        audience: str,
+        template: Template,
         message: Message | None,
         event: TicketEvent | None = None,
     ) -> Outbox:
-        if audience == CUSTOMER and message is not None and message.kind is not MessageKind.PUBLIC:
+        audience = template.audience
+        if audience is Audience.CUSTOMER and message and message.kind is not MessageKind.PUBLIC:
             raise ValueError(f"refusing to put a {message.kind.value} message in a customer mail")
         return Outbox(
             message_id=message_id_for(ticket.number, self.domain),
@@ -291,57 +277,9 @@ class Planner:
             template=template,
             recipient=recipient.email,
             audience=audience,
-            context=self._context(ticket, recipient, message, event),
+            context=template_context(
+                ticket, recipient, self._first_message(ticket), message, event
+            ),
             next_attempt_at=self.now,
             created_at=self.now,
         )
-
-    def _context(
-        self,
-        ticket: Ticket,
-        recipient: Recipient,
-        message: Message | None,
-        event: TicketEvent | None,
-    ) -> dict[str, Any]:
-        root = self._first_message(ticket)
-        references = [m for m in (root.message_id if root else "",) if m]
-        if message is not None and message.message_id and message.message_id not in references:
-            references.append(message.message_id)
-        context: dict[str, Any] = {
-            "recipient_name": recipient.name,
-            "party": recipient.party.value,
-            "party_id": recipient.party_id,
-            "ticket": {
-                "number": ticket.number,
-                "subject": ticket.subject,
-                "status": ticket.status.value,
-                "priority": ticket.priority.value,
-                "category": ticket.category,
-                "customer_email": ticket.customer.email,
-                "customer_name": ticket.customer.name,
-                "resolution_notes": ticket.resolution_notes,
-                "assignee": self._assignee(ticket),
-            },
-            "references": references,
-            "event": {
-                "kind": event.kind.value if event else "",
-                "actor": event.actor if event else "",
-                "before": dict(event.before) if event else {},
-                "after": dict(event.after) if event else {},
-            },
-        }
-        if message is not None:
-            context["message"] = {
-                "kind": message.kind.value,
-                "author": message.author_email,
-                "author_kind": message.author_kind.value,
-                "body": message.body,
-            }
-        return context
-
-    def _assignee(self, ticket: Ticket) -> str:
-        if ticket.assignee_agent is not None:
-            return ticket.assignee_agent.name
-        if ticket.assignee_group is not None:
-            return ticket.assignee_group.name
-        return ""

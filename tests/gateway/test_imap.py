@@ -19,8 +19,8 @@ from helpdesk.domain.vocabulary import MailStatus
 from storage import spool
 from storage.db import make_engine
 from storage.models import InboundMail
-from tests.fixtures import unavailable
 from tests.dovecot import Dovecot, DovecotUnavailable
+from tests.fixtures import unavailable
 from tests.helpers import GatewayThread, mail, tickets
 from workers.processor import drain
 

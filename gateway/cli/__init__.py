@@ -1,0 +1,30 @@
+"""The ``helpdesk`` command line: a contract that scripts and tests rely on (DESIGN.md).
+
+One module per command group: ``run`` (init, serve, worker), ``team`` (agent, group),
+``tickets``, ``mail`` (explain, mail list, mail replay).
+"""
+
+from __future__ import annotations
+
+import click
+
+from gateway.cli import mail, run, team, tickets
+
+
+@click.group()
+@click.version_option(package_name="helpdesk-gateway")
+def main() -> None:
+    """An email-driven helpdesk gateway."""
+
+
+for command in (
+    run.init,
+    run.serve,
+    run.worker,
+    team.agent,
+    team.group,
+    tickets.tickets,
+    mail.explain,
+    mail.mail,
+):
+    main.add_command(command)

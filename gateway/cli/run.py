@@ -1,0 +1,78 @@
+"""Running the helpdesk: set up the database, serve, or run the workers alone."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+
+import click
+import dramatiq
+from dramatiq import Worker
+
+from gateway.cli.common import configure_logging, open_app
+from gateway.serve import serve as run_server
+from helpdesk.app.settings import Settings
+from workers.actors import Tasks, make_broker
+from workers.render import TemplateProblem
+
+
+@click.command()
+def init() -> None:
+    """Create or upgrade the database."""
+    app = open_app(migrate=True)
+    click.echo(f"database ready: {app.engine.url.render_as_string(hide_password=True)}")
+    app.close()
+
+
+@click.command()
+@click.option("--smtp", "listen", metavar="HOST:PORT", help="Where to listen for SMTP.")
+@click.option("-v", "--verbose", is_flag=True)
+def serve(listen: str | None, verbose: bool) -> None:
+    """Run the SMTP listener, the IMAP poller when configured, and the in-process workers."""
+    configure_logging(verbose)
+    app = open_app(migrate=True)
+    broker = make_broker(app.settings)
+    dramatiq.set_broker(broker)
+    host, port = (
+        Settings(smtp_listen=listen).listen_host_port if listen else (app.settings.listen_host_port)
+    )
+    try:
+        asyncio.run(run_server(app, host, port, broker))
+    except TemplateProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    finally:
+        app.close()
+
+
+@click.command()
+@click.option("--threads", type=click.IntRange(1, 64), help="Worker threads (default: settings).")
+@click.option("-v", "--verbose", is_flag=True)
+def worker(threads: int | None, verbose: bool) -> None:
+    """Run the Dramatiq workers only (production, next to Redis and a gateway)."""
+    configure_logging(verbose)
+    app = open_app(migrate=False)
+    if not app.settings.broker_url:
+        raise click.ClickException(
+            "helpdesk worker needs HELPDESK_BROKER_URL (redis://…); "
+            "with the embedded default, helpdesk serve runs the workers itself"
+        )
+    broker = make_broker(app.settings)
+    dramatiq.set_broker(broker)
+    try:
+        Tasks(app, broker, inbound_via_broker=True).renderer.check()
+    except TemplateProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    running = Worker(
+        broker, worker_threads=threads or app.settings.worker_threads, worker_timeout=100
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    running.start()
+    click.echo(f"helpdesk: worker running against {app.settings.broker_url}", err=True)
+    stop.wait()
+    running.stop()
+    app.close()
