@@ -21,7 +21,7 @@ from imapclient import IMAPClient
 
 from gateway.intake import Arrival, Intake
 from helpdesk.app.pipeline.size import TOO_LARGE_HEADER, TOO_LARGE_SOURCE
-from helpdesk.domain.mail.headers import header_block
+from helpdesk.domain.mail.headers import header_fields
 
 log = logging.getLogger("helpdesk.imap")
 FETCH_BATCH = 50
@@ -56,12 +56,7 @@ class ImapTarget:
 
 def envelope_of(raw: bytes) -> tuple[str, tuple[str, ...]]:
     """The envelope a delivered mail still shows: Return-Path and Delivered-To/X-Original-To."""
-    head = header_block(raw).decode("utf-8", "replace").replace("\r\n", "\n")
-    fields: dict[str, list[str]] = {}
-    for line in head.split("\n"):
-        name, colon, value = line.partition(":")
-        if colon and not line[:1].isspace():
-            fields.setdefault(name.strip().lower(), []).append(value.strip())
+    fields = header_fields(raw, "return-path", "from", "delivered-to", "x-original-to")
     sender = parseaddr((fields.get("return-path") or fields.get("from") or [""])[0])[1]
     rcpts = [parseaddr(v)[1] for k in ("delivered-to", "x-original-to") for v in fields.get(k, [])]
     return sender, tuple(dict.fromkeys(r.lower() for r in rcpts if r))

@@ -20,7 +20,7 @@ import authres
 import dkim
 
 from helpdesk.domain.grammar import Scope
-from helpdesk.domain.mail.headers import header_block
+from helpdesk.domain.mail.headers import topmost
 from helpdesk.domain.tokens import Party, Token
 
 log = logging.getLogger("helpdesk.auth")
@@ -94,7 +94,7 @@ def dkim_verdict(raw: bytes, domain: str, dns: DnsFunc | None = None) -> Verdict
 
 def authres_verdict(raw: bytes, domain: str, trusted: frozenset[str]) -> Verdict:
     """What the topmost Authentication-Results header says, if a trusted relay wrote it."""
-    value = _topmost(raw, b"authentication-results")
+    value = topmost(raw, "authentication-results")
     if value is None or not trusted:
         return Verdict.NONE
     try:
@@ -110,25 +110,6 @@ def authres_verdict(raw: bytes, domain: str, trusted: frozenset[str]) -> Verdict
             if signer and _aligned(signer, domain):
                 return Verdict.PASS
     return Verdict.FAIL
-
-
-def _topmost(raw: bytes, name: bytes) -> str | None:
-    lines = header_block(raw).replace(b"\r\n", b"\n").split(b"\n")
-    for index, line in enumerate(lines):
-        if line.lower().startswith(name + b":"):
-            value = [line.split(b":", 1)[1]]
-            value += [ln for ln in _continuation(lines[index + 1 :])]
-            return b" ".join(v.strip() for v in value).decode("utf-8", "replace")
-    return None
-
-
-def _continuation(lines: list[bytes]) -> list[bytes]:
-    found = []
-    for line in lines:
-        if not line[:1].isspace():
-            break
-        found.append(line)
-    return found
 
 
 def sender_verdict(

@@ -281,3 +281,8 @@ def test_a_sender_cannot_quarantine_a_mail_by_writing_the_pollers_note(
     assert intake.submit(arrival).result(timeout=30).stored is Stored.NEW
     drain(app)
     assert [t.subject for t in tickets(app)] == ["Problem number 2"]
+
+
+def test_the_envelope_of_a_delivered_mail_reads_folded_fields() -> None:
+    raw = b"Return-Path:\r\n <bounce@sender.test>\r\nDelivered-To:\r\n Support@Example.com\r\n\r\nhi"
+    assert envelope_of(raw) == ("bounce@sender.test", ("support@example.com",))

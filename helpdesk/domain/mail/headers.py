@@ -6,6 +6,7 @@ envelope of a mail too large to fetch: all of them through ``header_block`` and 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -34,18 +35,35 @@ def header_block(raw: bytes) -> bytes:
 # space or a tab continues the field above it; the header ends at the first line that is neither
 # (as in the email package, which also skips an mbox "From " line).
 _HEADER = re.compile(rb"(?:(?:From |[\x21-\x39\x3b-\x7e]+:|[ \t])[^\r\n]*(?:\r?\n|\Z))*")
-_FIELDS = re.compile(rb"^(message-id|from):([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.I | re.M)
 _FOLD = re.compile(rb"\r?\n(?=[ \t])")
 
 
-def header_facts(raw: bytes) -> HeaderFacts:
+@functools.cache
+def _fields_named(names: tuple[str, ...]) -> re.Pattern[bytes]:
+    alternatives = b"|".join(re.escape(name.encode("ascii")) for name in names)
+    return re.compile(rb"^(" + alternatives + rb"):([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.I | re.M)
+
+
+def header_fields(raw: bytes, *names: str) -> dict[str, list[str]]:
+    """The values of the fields ``names`` (lower case), each unfolded, top first."""
     block = header_block(raw)
     header = _HEADER.match(block)
-    found: dict[bytes, bytes] = {}
-    for match in _FIELDS.finditer(block, 0, header.end() if header else 0):
-        found.setdefault(match.group(1).lower(), match.group(2))
-    message_id = _field(found.get(b"message-id", b"")).strip()[:998]
-    from_address = parseaddr(_field(found.get(b"from", b"")))[1].strip().lower()[:320]
+    found: dict[str, list[str]] = {}
+    for match in _fields_named(names).finditer(block, 0, header.end() if header else 0):
+        found.setdefault(match.group(1).decode("ascii").lower(), []).append(_field(match.group(2)))
+    return found
+
+
+def topmost(raw: bytes, name: str) -> str | None:
+    """The first (the most recently added) ``name`` field's value, stripped."""
+    values = header_fields(raw, name).get(name)
+    return values[0].strip() if values else None
+
+
+def header_facts(raw: bytes) -> HeaderFacts:
+    found = header_fields(raw, "message-id", "from")
+    message_id = (found.get("message-id") or [""])[0].strip()[:998]
+    from_address = parseaddr((found.get("from") or [""])[0])[1].strip().lower()[:320]
     return HeaderFacts(message_id, from_address)
 
 
