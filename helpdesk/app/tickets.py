@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.app.unit_of_work import first_public, posted, recorded, sla_policy, stored_blobs, unit
+from helpdesk.domain import lifecycle
 from helpdesk.domain.mail.message import Attachment
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind, Priority, Status
 from storage.models import (
@@ -216,6 +217,7 @@ def set_status(
     before = ticket.status
     if before is status:
         return
+    lifecycle.require_move(before, status)
     ticket.status = status
     ticket.updated_at = now
     if status is Status.RESOLVED:
@@ -261,8 +263,8 @@ def assign(
         before={"assignee": before},
         after={"assignee": label},
     )
-    if label and ticket.status is Status.OPEN:
-        set_status(session, ticket, Status.IN_PROGRESS, actor, now)
+    if label:
+        set_status(session, ticket, lifecycle.on_assign(ticket.status), actor, now)
 
 
 def assignee_label(ticket: Ticket) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from helpdesk.domain import lifecycle
-from helpdesk.domain.grammar import SPECS, Command, Parsed, Problem, Scope
+from helpdesk.domain.grammar import SPECS, STATUS_COMMANDS, Command, Parsed, Problem, Scope
 from helpdesk.domain.vocabulary import Role, Status
 
 RANK = {Role.AGENT: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
@@ -165,7 +165,7 @@ def _check(
         length = args.pop("for")
         assert isinstance(length, timedelta)
         args["length"] = length
-    if ticket is not None and command.name in ("status", "resolve", "close"):
+    if ticket is not None and command.name in STATUS_COMMANDS:
         target = _target(command)
         if target is not ticket.status and not lifecycle.can_move(ticket.status, target):
             return Problem(
@@ -203,6 +203,6 @@ def _assignment(command: Command, me: AgentInfo, directory: Directory) -> Action
 
 
 def _conflicts(actions: list[Action], problems: list[Problem]) -> None:
-    closing = [a.name for a in actions if a.name in ("status", "resolve", "close")]
+    closing = [a.name for a in actions if a.name in STATUS_COMMANDS]
     if len(closing) > 1:
         problems.append(Problem(None, f"#{' and #'.join(closing)} contradict each other"))

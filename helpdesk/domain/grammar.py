@@ -174,6 +174,7 @@ REGISTRY: tuple[Spec, ...] = (
     Spec("help", "#help", "this table", None, Scope.ANY, arguments.nothing),
 )
 SPECS = {spec.name: spec for spec in REGISTRY}
+STATUS_COMMANDS = frozenset({"status", "resolve", "close"})  # the commands that set the status
 ALIASES = {"assignee": "assign", "tags": "tag", "note": "internal", "reference": "ref"}
 
 

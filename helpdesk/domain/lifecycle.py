@@ -1,6 +1,8 @@
-"""The ticket state machine: which status follows which, and what a customer's reply does.
+"""The ticket state machine: which status follows which, and every automatic move.
 
-Pure functions over plain values; the pipeline and the agent commands both call them.
+Pure functions over plain values. Every status change goes through ``require_move`` (in
+``tickets.set_status``); each automatic move is decided by one function here (``on_…`` and
+``customer_reply``), so a new one (a timer's, say) is one function and one line at its caller.
 """
 
 from __future__ import annotations
@@ -26,8 +28,37 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 
+class IllegalMove(ValueError):
+    """A status change the state machine does not allow: a bug in the caller, never input."""
+
+
 def can_move(before: Status, after: Status) -> bool:
     return after in TRANSITIONS[before]
+
+
+def require_move(before: Status, after: Status) -> None:
+    if before is not after and not can_move(before, after):
+        raise IllegalMove(f"a ticket cannot go from {before.value} to {after.value}")
+
+
+def on_assign(status: Status) -> Status:
+    """Assigning an open ticket starts the work on it."""
+    return Status.IN_PROGRESS if status is Status.OPEN else status
+
+
+def on_agent_reply(status: Status, sets_status: bool) -> Status:
+    """An agent's public reply waits for the customer, unless the same mail sets the status."""
+    return Status.AWAITING_CUSTOMER if status in ACTIVE_STATUSES and not sets_status else status
+
+
+def on_customer_close(status: Status) -> Status:
+    """The customer's ``#close`` (or closing keyword) resolves the ticket: an agent closes it."""
+    return Status.RESOLVED if status in (*ACTIVE_STATUSES, Status.RESOLVED) else status
+
+
+def on_block(status: Status) -> Status:
+    """Blocking a customer closes their active tickets."""
+    return Status.CLOSED if status in ACTIVE_STATUSES else status
 
 
 class ReplyEffect(enum.StrEnum):

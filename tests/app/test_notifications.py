@@ -31,7 +31,7 @@ def test_internal_note_goes_to_other_agents_only_and_reply_to_the_customer(app: 
         actor = ticket_ops.Actor(AuthorKind.CUSTOMER, customer.email)
         ticket = ticket_ops.open_ticket(session, customer, "Broken", "It broke", actor, now)
         ticket_ops.add_participants(session, ticket, [cc], actor, now)
-        session.info["events"] = []
+        unit_of_work.unit(session).events.clear()
         by_ann = ticket_ops.Actor(AuthorKind.AGENT, "ann@us.test")
         ticket_ops.add_message(session, ticket, MessageKind.INTERNAL, by_ann, "Secret: refund", now)
         ticket_ops.add_message(session, ticket, MessageKind.PUBLIC, by_ann, "We are on it.", now)

@@ -284,5 +284,5 @@ def test_a_sender_cannot_quarantine_a_mail_by_writing_the_pollers_note(
 
 
 def test_the_envelope_of_a_delivered_mail_reads_folded_fields() -> None:
-    raw = b"Return-Path:\r\n <bounce@sender.test>\r\nDelivered-To:\r\n Support@Example.com\r\n\r\nhi"
+    raw = b"Return-Path:\r\n <bounce@sender.test>\r\nDelivered-To:\r\n Support@Example.com\r\n\r\n"
     assert envelope_of(raw) == ("bounce@sender.test", ("support@example.com",))

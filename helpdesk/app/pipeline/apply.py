@@ -12,6 +12,7 @@ from helpdesk.app import customers, tickets, unit_of_work
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.domain import lifecycle
 from helpdesk.domain.actions import Action
+from helpdesk.domain.grammar import STATUS_COMMANDS
 from helpdesk.domain.mail.message import Address, Attachment
 from helpdesk.domain.tokens import is_ours
 from helpdesk.domain.vocabulary import ACTIVE_STATUSES, AuthorKind, EventKind, MessageKind, Status
@@ -138,7 +139,8 @@ def _customer_reply(ctx: MailContext, env: Env, ticket: Ticket) -> None:
     if ctx.body.strip() or ctx.mail.attachments:
         _post(ctx, env, ticket, MessageKind.PUBLIC, actor, customer)
     if ctx.customer_close:
-        tickets.set_status(env.session, ticket, Status.RESOLVED, actor, env.now)
+        resolved = lifecycle.on_customer_close(ticket.status)
+        tickets.set_status(env.session, ticket, resolved, actor, env.now)
         ctx.finish("apply", Outcome.REPLY, f"the customer resolved {ticket.number}")
         return
     tickets.set_status(env.session, ticket, decision.status, actor, env.now)
@@ -185,9 +187,9 @@ def _agent_post(ctx: MailContext, env: Env, ticket: Ticket, actor: tickets.Actor
     _post(ctx, env, ticket, MessageKind.PUBLIC, actor, None)
     if ticket.first_responded_at is None:
         ticket.first_responded_at = env.now
-    explicit = {a.name for a in ctx.plan.actions} & {"status", "resolve", "close"}
-    if ticket.status in ACTIVE_STATUSES and not explicit:
-        tickets.set_status(env.session, ticket, Status.AWAITING_CUSTOMER, actor, env.now)
+    sets_status = any(a.name in STATUS_COMMANDS for a in ctx.plan.actions)
+    status = lifecycle.on_agent_reply(ticket.status, sets_status)
+    tickets.set_status(env.session, ticket, status, actor, env.now)
 
 
 def run(
@@ -270,7 +272,7 @@ def _block(env: Env, ticket: Ticket, action: Action, actor: tickets.Actor) -> No
     for active in env.session.scalars(
         select(Ticket).where(Ticket.customer_id == customer.id, Ticket.status.in_(ACTIVE_STATUSES))
     ):
-        tickets.set_status(env.session, active, Status.CLOSED, actor, env.now)
+        tickets.set_status(env.session, active, lifecycle.on_block(active.status), actor, env.now)
 
 
 def _iso(moment: object) -> str:
