@@ -1,1 +1,1 @@
-"""Persistence: the schema, the engine and session factory, and the migrations."""
+"""Persistence: the tables, queries, the outbox's claims, the spool and the migrations."""

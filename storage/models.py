@@ -297,7 +297,7 @@ class Outbox(Base):
 
 
 class Timer(Base):
-    """A timeout (SLA alert, auto-resolve, auto-close) due at a time; fired by a worker."""
+    """A timeout due at a time, for one ticket (the table is ready; nothing schedules one yet)."""
 
     __tablename__ = "timers"
     __table_args__ = (

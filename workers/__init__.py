@@ -1,1 +1,1 @@
-"""Work behind the edge: turning stored mail into tickets, delivering the outbox, firing timers."""
+"""Work behind the edge: turning stored mail into tickets and delivering the outbox (Dramatiq)."""

@@ -161,7 +161,7 @@ def test_envelope_of_reads_only_the_header_block() -> None:
         b"Return-Path: <>\r\n"
         b"Delivered-To: SUPPORT@example.com\r\n"
         b"Delivered-To: support@example.com\r\n"
-        b" folded continuation: not a field\r\n"
+        b" (by mx.example.com; Delivered-To: folded@example.com)\r\n"
         b"\r\n"
         b"Delivered-To: body@example.com\r\n"
     )

@@ -2,7 +2,8 @@
 
 Each stage reads and extends the context; a stage that settles the mail calls ``ctx.finish`` and
 the chain stops there. The order is the design: decode, refuse what is too large, classify, know
-the sender, find the thread, keep the new words, drop repeats, note automatic mail, check, apply.
+the sender, find the thread, note automatic mail, check an agent's commands, keep the new words,
+drop repeats, validate, apply; then plan the notifications.
 """
 
 from __future__ import annotations
