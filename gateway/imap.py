@@ -20,8 +20,8 @@ from urllib.parse import unquote, urlsplit
 from imapclient import IMAPClient
 
 from gateway.intake import Arrival, Intake
-from helpdesk.app.pipeline.size import TOO_LARGE_HEADER, TOO_LARGE_SOURCE
 from helpdesk.domain.mail.headers import header_fields
+from helpdesk.domain.vocabulary import TOO_LARGE_HEADER, TOO_LARGE_SOURCE
 
 log = logging.getLogger("helpdesk.imap")
 FETCH_BATCH = 50

@@ -31,3 +31,13 @@ def test_no_module_imports_itself_back() -> None:
         order.prepare()
     except CycleError as cycle:
         raise AssertionError(f"import cycle: {' -> '.join(cycle.args[1])}") from None
+
+
+def test_the_mail_builder_and_the_imap_poller_load_only_what_they_use() -> None:
+    probe = (
+        "import sys, workers.compose, gateway.imap;"
+        "print(sorted(m for m in sys.modules if m.startswith(('helpdesk.app', 'workers.'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['workers.compose']"  # no pipeline, no broker, no DKIM

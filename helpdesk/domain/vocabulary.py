@@ -75,3 +75,9 @@ class TimerStatus(enum.StrEnum):
     PENDING = "pending"
     FIRED = "fired"
     CANCELLED = "cancelled"
+
+
+# A mail the IMAP poller could not take in whole: its source, and the first line of the header
+# it stores in the mail's place (the pipeline's ``size`` stage quarantines it).
+TOO_LARGE_SOURCE = "imap-too-large"
+TOO_LARGE_HEADER = "X-Helpdesk-Too-Large"

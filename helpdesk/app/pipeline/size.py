@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 
 from helpdesk.app.pipeline.context import Env, Envelope, MailContext, Outcome
+from helpdesk.domain.vocabulary import TOO_LARGE_HEADER, TOO_LARGE_SOURCE
 
-TOO_LARGE_HEADER = "X-Helpdesk-Too-Large"
-TOO_LARGE_SOURCE = "imap-too-large"
 _NOTE = re.compile(rb"\A" + TOO_LARGE_HEADER.encode() + rb": ([^\r\n]*)\r?\n")
 
 
