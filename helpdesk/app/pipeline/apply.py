@@ -195,7 +195,7 @@ def _agent_post(ctx: MailContext, env: Env, ticket: Ticket, actor: tickets.Actor
 def run(
     ctx: MailContext, env: Env, ticket: Ticket | None, action: Action, actor: tickets.Actor
 ) -> None:
-    """Carry out one checked action (``gateway.actions`` decided it is allowed)."""
+    """Carry out one checked action (``helpdesk.domain.actions`` decided it is allowed)."""
     session, now, args = env.session, env.now, action.args
     if action.name in ("help", "list", "show"):
         if ctx.outcome is None:
