@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.app.settings import Settings
 from helpdesk.app.template_context import Recipient, message_id_for, template_context
-from helpdesk.app.unit_of_work import active_agents, first_public, unit
+from helpdesk.app.unit_of_work import active_agents, unit
 from helpdesk.domain.notices import Audience, Template
 from helpdesk.domain.tokens import Party, is_ours
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind
@@ -247,7 +247,7 @@ class Planner:
 
     def _first_message(self, ticket: Ticket) -> Message | None:
         if ticket not in self._firsts:
-            known = first_public(self.session).get(ticket)
+            known = unit(self.session).first_public.get(ticket)
             if known is not None or ticket.id is None:
                 return known
             self._firsts[ticket] = self.session.scalar(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.app.unit_of_work import first_public, posted, recorded, sla_policy, stored_blobs, unit
+from helpdesk.app.unit_of_work import sla_policy, stored_blobs, unit
 from helpdesk.domain import lifecycle
 from helpdesk.domain.mail.message import Attachment
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind, Priority, Status
@@ -71,7 +71,7 @@ def record(
         created_at=now,
     )
     session.add(event)
-    recorded(session).append(event)
+    unit(session).events.append(event)
     return event
 
 
@@ -177,9 +177,10 @@ def add_message(
         created_at=now,
     )
     session.add(message)
-    posted(session).append(message)
-    if kind is MessageKind.PUBLIC and ticket in unit(session).opened:
-        first_public(session).setdefault(ticket, message)
+    work = unit(session)
+    work.posted.append(message)
+    if kind is MessageKind.PUBLIC and ticket in work.opened:
+        work.first_public.setdefault(ticket, message)
     for attachment in attachments:
         attach(session, message, attachment)
     ticket.updated_at = now

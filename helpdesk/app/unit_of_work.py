@@ -31,9 +31,11 @@ class UnitOfWork:
     customers: dict[str, Customer | None] = field(default_factory=dict)
     blobs: dict[str, bool] = field(default_factory=dict)
     opened: set[Ticket] = field(default_factory=set)
+    # the first public message of each ticket opened here: what notifications quote, known
+    # without reading it back (or flushing to learn ids)
     first_public: dict[Ticket, Message] = field(default_factory=dict)
-    posted: list[Message] = field(default_factory=list)
-    events: list[TicketEvent] = field(default_factory=list)
+    posted: list[Message] = field(default_factory=list)  # messages added, flushed or not
+    events: list[TicketEvent] = field(default_factory=list)  # what notifications derive from
     seen: Seen = field(default_factory=dict)  # repeated contents read ahead (dedupe)
     checked: set[tuple[str, str]] = field(default_factory=set)  # (sender, hash) read ahead
     acks_sent: dict[str, int] = field(default_factory=dict)  # in the last hour, by recipient
@@ -108,18 +110,3 @@ def stored_blobs(session: Session, digests: Iterable[str] = ()) -> dict[str, boo
 
     return _read_ahead(session, unit(session).blobs, digests, False, lookup)
 
-
-def first_public(session: Session) -> dict[Ticket, Message]:
-    """The first public message of each ticket opened in this unit of work: what notifications
-    quote, known without reading it back (or flushing to learn ids)."""
-    return unit(session).first_public
-
-
-def posted(session: Session) -> list[Message]:
-    """The messages added in this unit of work so far, flushed or not."""
-    return unit(session).posted
-
-
-def recorded(session: Session) -> list[TicketEvent]:
-    """The events recorded in this unit of work so far: what notifications derive from."""
-    return unit(session).events

@@ -34,10 +34,6 @@ class Template(enum.StrEnum):
     def audience(self) -> Audience:
         return Audience(self.value.partition("/")[0])
 
-    @property
-    def auto_replied(self) -> bool:
-        return self in AUTO_REPLIED
-
 
 AUTO_REPLIED = frozenset(
     {

@@ -35,7 +35,7 @@ def test_internal_note_goes_to_other_agents_only_and_reply_to_the_customer(app: 
         by_ann = ticket_ops.Actor(AuthorKind.AGENT, "ann@us.test")
         ticket_ops.add_message(session, ticket, MessageKind.INTERNAL, by_ann, "Secret: refund", now)
         ticket_ops.add_message(session, ticket, MessageKind.PUBLIC, by_ann, "We are on it.", now)
-        rows = Planner(session, app.settings, now).plan(unit_of_work.recorded(session))
+        rows = Planner(session, app.settings, now).plan(unit_of_work.unit(session).events)
         sent = sorted((r.template, r.recipient) for r in rows)
     assert sent == [
         ("agent/internal_note", "bob@us.test"),

@@ -17,7 +17,7 @@ from storage.models import Agent, Outbox
 def stage(ctx: MailContext, env: Env) -> None:
     planner = Planner(env.session, env.settings, env.now)
     automated = ctx.classification.automated if ctx.classification else True
-    rows = planner.plan(unit_of_work.recorded(env.session), automated=automated)
+    rows = planner.plan(unit_of_work.unit(env.session).events, automated=automated)
     if not automated:
         rows += _answers(ctx, env, planner)
     ctx.outbox = rows  # their ids once the unit of work is flushed
