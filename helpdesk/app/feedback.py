@@ -5,15 +5,16 @@ The answers to ``#help``, ``#list`` and ``#show`` are built here too, within wha
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.app import tickets, views
-from helpdesk.domain import grammar
-from helpdesk.domain.actions import AgentInfo, Plan, TicketView, can_see
-from helpdesk.domain.vocabulary import Priority, Status
+from helpdesk.domain.commands.effects import Help, ListTickets, Show
+from helpdesk.domain.commands.plan import Plan
+from helpdesk.domain.commands.registry import help_text
+from helpdesk.domain.permissions import AgentInfo, TicketView, can_see
 from storage.models import Ticket
 from storage.queries import TicketFilter, Viewer, list_tickets, ticket_detail
 
@@ -27,7 +28,7 @@ def state(ticket: Ticket) -> str:
 
 
 def summary(plan: Plan, ticket: Ticket | None, posted: str) -> dict[str, Any]:
-    applied = [a.line for a in plan.actions if a.name not in ("help", "list", "show")]
+    applied = plan.changed_lines
     if posted:
         applied.insert(0, posted)
     return {
@@ -41,13 +42,16 @@ def summary(plan: Plan, ticket: Ticket | None, posted: str) -> dict[str, Any]:
 def answers(session: Session, plan: Plan, me: AgentInfo) -> list[str]:
     """The text blocks for ``#help``, ``#list`` and ``#show``, in the order asked."""
     blocks = []
-    for action in plan.actions:
-        if action.name == "help":
-            blocks.append(grammar.help_text())
-        elif action.name == "list":
-            blocks.append(_listing(session, action.args, me))
-        elif action.name == "show":
-            blocks.append(_show(session, str(action.args["number"]), me))
+    for answer in plan.answers:
+        match answer:
+            case Help():
+                blocks.append(help_text())
+            case ListTickets():
+                blocks.append(_listing(session, answer, me))
+            case Show(number):
+                blocks.append(_show(session, number, me))
+            case _:
+                assert_never(answer)
     return blocks
 
 
@@ -59,25 +63,23 @@ def view_of(ticket: Ticket) -> TicketView:
 
 def shown_ticket(session: Session, plan: Plan, me: AgentInfo) -> Ticket | None:
     """The ticket a ``#show`` names, when the agent may see it: its token goes in the answer."""
-    for action in plan.actions:
-        if action.name == "show":
-            ticket = session.scalar(select(Ticket).where(Ticket.number == action.args["number"]))
+    for answer in plan.answers:
+        if isinstance(answer, Show):
+            ticket = session.scalar(select(Ticket).where(Ticket.number == answer.number))
             if ticket is not None and can_see(me, view_of(ticket)):
                 return ticket
     return None
 
 
-def _listing(session: Session, args: dict[str, object], me: AgentInfo) -> str:
-    assignee = args.get("assignee")
-    status, priority = args.get("status"), args.get("priority")
+def _listing(session: Session, wanted: ListTickets, me: AgentInfo) -> str:
+    assignee = wanted.assignee
     where = TicketFilter(
-        status=status if isinstance(status, Status) else None,
-        priority=priority if isinstance(priority, Priority) else None,
-        assignee=me.email if assignee == "me" else str(assignee) if assignee else None,
+        status=wanted.status,
+        priority=wanted.priority,
+        assignee=me.email if assignee == "me" else assignee or None,
         viewer=None if me.sees_all else Viewer(me.id, me.group_ids),
     )
-    page = args.get("page", 1)
-    return views.page_text(list_tickets(session, where, page if isinstance(page, int) else 1, 20))
+    return views.page_text(list_tickets(session, where, wanted.page, 20))
 
 
 def _show(session: Session, number: str, me: AgentInfo) -> str:

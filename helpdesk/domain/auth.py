@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import authres
 import dkim
 
-from helpdesk.domain.grammar import Scope
+from helpdesk.domain.commands.base import Scope
 from helpdesk.domain.mail.headers import topmost
 from helpdesk.domain.tokens import Party, Token
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from helpdesk.domain.auth import AuthFacts, Verdict, authorise, authres_verdict, dkim_verdict
-from helpdesk.domain.grammar import Scope
+from helpdesk.domain.commands.base import Scope
 from helpdesk.domain.tokens import Party, Token
 
 ANNS = Token("TKT-AAAAAA", Party.AGENT, 1)

@@ -6,16 +6,13 @@ import re
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from helpdesk.app import customers, tickets, unit_of_work
+from helpdesk.app import customers, effects, tickets, unit_of_work
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.domain import lifecycle
-from helpdesk.domain.actions import Action
-from helpdesk.domain.grammar import STATUS_COMMANDS
+from helpdesk.domain.commands.effects import OpenFor
 from helpdesk.domain.mail.message import Address, Attachment
 from helpdesk.domain.tokens import is_ours
-from helpdesk.domain.vocabulary import ACTIVE_STATUSES, AuthorKind, EventKind, MessageKind, Status
+from helpdesk.domain.vocabulary import AuthorKind, MessageKind, Status
 from storage.models import Customer, Ticket
 
 _RATING = re.compile(r"^\s*([1-5])\s*(/\s*5)?\s*$")
@@ -153,12 +150,17 @@ def _agent_mail(ctx: MailContext, env: Env) -> None:
     assert ctx.agent is not None and ctx.plan is not None
     actor = tickets.Actor(AuthorKind.AGENT, ctx.agent.email, ctx.agent.id)
     ticket = ctx.ticket
-    if ctx.plan.new_ticket_for is not None:
-        ticket = _open_for_customer(ctx, env, actor, *ctx.plan.new_ticket_for)
+    opening = ctx.plan.new_ticket_for
+    if opening is not None:
+        ticket = _open_for_customer(ctx, env, actor, opening)
     elif ticket is not None and (ctx.body.strip() or ctx.mail.attachments):
         _agent_post(ctx, env, ticket, actor)
-    for action in ctx.plan.actions:
-        run(ctx, env, ticket, action, actor)
+    for change in ctx.plan.changes:
+        assert ticket is not None, "changes were checked to have a ticket"
+        effects.carry_out(env.session, ticket, change, actor, env.now)
+    answered = [a for a in ctx.plan.actions if a.answers]
+    if answered and ctx.outcome is None:
+        ctx.finish("apply", Outcome.ANSWERED, f"#{answered[0].name} answered")
     ctx.ticket = ticket
     applied = ", ".join(f"#{a.name}" for a in ctx.plan.actions) or "reply"
     where = f" on {ticket.number}" if ticket is not None else ""
@@ -168,9 +170,10 @@ def _agent_mail(ctx: MailContext, env: Env) -> None:
 
 
 def _open_for_customer(
-    ctx: MailContext, env: Env, actor: tickets.Actor, email: str, name: str
+    ctx: MailContext, env: Env, actor: tickets.Actor, opening: OpenFor
 ) -> Ticket:
-    customer = customers.customer_for(env.session, email, name, env.now)
+    email = opening.email
+    customer = customers.customer_for(env.session, email, opening.name, env.now)
     subject = ctx.mail.subject.strip() or "(no subject)"
     ticket = tickets.open_ticket(env.session, customer, subject, ctx.body, actor, env.now)
     if ctx.body.strip() or ctx.mail.attachments:
@@ -187,93 +190,5 @@ def _agent_post(ctx: MailContext, env: Env, ticket: Ticket, actor: tickets.Actor
     _post(ctx, env, ticket, MessageKind.PUBLIC, actor, None)
     if ticket.first_responded_at is None:
         ticket.first_responded_at = env.now
-    sets_status = any(a.name in STATUS_COMMANDS for a in ctx.plan.actions)
-    status = lifecycle.on_agent_reply(ticket.status, sets_status)
+    status = lifecycle.on_agent_reply(ticket.status, ctx.plan.sets_status)
     tickets.set_status(env.session, ticket, status, actor, env.now)
-
-
-def run(
-    ctx: MailContext, env: Env, ticket: Ticket | None, action: Action, actor: tickets.Actor
-) -> None:
-    """Carry out one checked action (``helpdesk.domain.actions`` decided it is allowed)."""
-    session, now, args = env.session, env.now, action.args
-    if action.name in ("help", "list", "show"):
-        if ctx.outcome is None:
-            ctx.finish("apply", Outcome.ANSWERED, f"#{action.name} answered")
-        return
-    if action.name in ("internal", "customer"):
-        return
-    assert ticket is not None, "ticket commands were checked to have a ticket"
-    if action.name == "status":
-        status = args["status"]
-        assert isinstance(status, Status)
-        tickets.set_status(session, ticket, status, actor, now)
-    elif action.name == "resolve":
-        ticket.resolution_notes = str(args.get("text", ""))
-        tickets.set_status(session, ticket, Status.RESOLVED, actor, now)
-    elif action.name == "close":
-        tickets.set_status(session, ticket, Status.CLOSED, actor, now)
-    elif action.name == "assign":
-        agent_id, group_id = args.get("agent_id"), args.get("group_id")
-        assert agent_id is None or isinstance(agent_id, int)
-        assert group_id is None or isinstance(group_id, int)
-        tickets.assign(session, ticket, agent_id, group_id, str(args["label"]), actor, now)
-    elif action.name == "unassign":
-        tickets.assign(session, ticket, None, None, "", actor, now)
-    elif action.name in ("block", "unblock"):
-        _block(env, ticket, action, actor)
-    else:
-        tickets.update(session, ticket, _field_change(ticket, action), actor, now)
-
-
-def _field_change(ticket: Ticket, action: Action) -> dict[str, object]:
-    args = action.args
-    if action.name == "priority":
-        return {"priority": args["priority"]}
-    if action.name == "category":
-        return {"category": args["text"]}
-    if action.name == "ref":
-        return {"external_ref": str(args["text"])[:200]}
-    add, remove = args["add"], args["remove"]
-    assert isinstance(add, list) and isinstance(remove, list)
-    tags = [t for t in ticket.tags if t not in remove]
-    return {"tags": tags + [t for t in add if t not in tags]}
-
-
-def _block(env: Env, ticket: Ticket, action: Action, actor: tickets.Actor) -> None:
-    customer = ticket.customer
-    before = {"blocked": customer.blocked, "until": _iso(customer.blocked_until)}
-    if action.name == "unblock":
-        customer.blocked, customer.blocked_until, customer.block_reason = False, None, ""
-        tickets.record(
-            env.session,
-            ticket,
-            EventKind.CUSTOMER_UNBLOCKED,
-            actor,
-            env.now,
-            before=before,
-            after={"blocked": False, "customer": customer.email},
-        )
-        return
-    length = action.args.get("length")
-    customer.blocked = True
-    customer.blocked_until = env.now + length if isinstance(length, timedelta) else None
-    customer.block_reason = str(action.args.get("reason", ""))
-    after = {
-        "blocked": True,
-        "customer": customer.email,
-        "until": _iso(customer.blocked_until) or "permanent",
-        "reason": customer.block_reason,
-    }
-    tickets.record(
-        env.session, ticket, EventKind.CUSTOMER_BLOCKED, actor, env.now, before=before, after=after
-    )
-    env.session.flush()  # the customer may be new in this unit of work: it needs its id
-    for active in env.session.scalars(
-        select(Ticket).where(Ticket.customer_id == customer.id, Ticket.status.in_(ACTIVE_STATUSES))
-    ):
-        tickets.set_status(env.session, active, lifecycle.on_block(active.status), actor, env.now)
-
-
-def _iso(moment: object) -> str:
-    return moment.isoformat() if hasattr(moment, "isoformat") else ""

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from helpdesk.app.feedback import view_of
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
-from helpdesk.domain import grammar
-from helpdesk.domain.actions import AgentInfo, Directory, TicketView, plan
 from helpdesk.domain.auth import AuthFacts, Verdict, authorise, sender_verdict
+from helpdesk.domain.commands import grammar
+from helpdesk.domain.commands.plan import plan
+from helpdesk.domain.permissions import AgentInfo, Directory, TicketView
 from helpdesk.domain.tokens import Party
 from storage.models import Agent, Group, GroupMember
 

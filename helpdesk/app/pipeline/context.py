@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from helpdesk.app.settings import Settings
-from helpdesk.domain.actions import Plan
 from helpdesk.domain.auth import DnsFunc
+from helpdesk.domain.commands.plan import Plan
 from helpdesk.domain.mail.classify import Classification
 from helpdesk.domain.mail.clean import Cleaned
 from helpdesk.domain.mail.message import Address, ParsedMail

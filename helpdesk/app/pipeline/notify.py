@@ -10,7 +10,7 @@ from helpdesk.app import feedback, unit_of_work
 from helpdesk.app.notifications import Planner
 from helpdesk.app.pipeline.commands import agent_info
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
-from helpdesk.domain import grammar
+from helpdesk.domain.commands.registry import help_text
 from storage.models import Agent, Outbox
 
 
@@ -36,7 +36,7 @@ def _answers(ctx: MailContext, env: Env, planner: Planner) -> list[Outbox]:
     if ctx.help_requested and sender is not None:
         reply = planner.help_reply(sender.email, sender.name, ctx.mail.message_id)
         if reply is not None:
-            reply.context = {**reply.context, "help": grammar.help_text()}
+            reply.context = {**reply.context, "help": help_text()}
         found.append(reply)
     if ctx.notice_agent_id is not None:
         found.append(_notice(ctx, env, planner))

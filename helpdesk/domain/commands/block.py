@@ -1,0 +1,41 @@
+"""``#block [30m|12h|7d|2w|permanent] [reason]``: block the customer, close their tickets."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from helpdesk.domain.commands.base import Ready, Scope, Spec
+from helpdesk.domain.commands.effects import Block
+from helpdesk.domain.vocabulary import Role
+
+_DURATION = re.compile(r"^(\d+)\s*(m|min|h|d|w)$", re.I)
+_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def duration(word: str) -> timedelta | None:
+    match = _DURATION.match(word)
+    if match is None:
+        return None
+    return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+
+
+def read(value: str) -> Ready:
+    """A length first, or ``permanent``; without either the whole line is the reason."""
+    first, _, rest = value.strip().partition(" ")
+    if first.lower() == "permanent":
+        return Ready(Block(None, rest.strip()))
+    length = duration(first)
+    if length is not None:
+        return Ready(Block(length, rest.strip()))
+    return Ready(Block(None, value.strip()))
+
+
+COMMAND = Spec(
+    "block",
+    "#block [30m|12h|7d|2w|permanent] [reason]",
+    "block the customer and close their active tickets",
+    Role.SUPERVISOR,
+    Scope.TICKET,
+    read,
+)

@@ -1,0 +1,14 @@
+"""#customer: in a new mail, the customer to open the ticket for."""
+
+from __future__ import annotations
+
+from helpdesk.domain.commands.base import Scope
+from helpdesk.domain.commands.effects import OpenFor
+from tests.domain.commands.people import checked
+
+
+def test_customer() -> None:
+    result = checked("#customer <Bo@X.test> Bo Bell", ticket=None, scope=Scope.NEW)
+    assert [a.effect for a in result.actions] == [OpenFor("bo@x.test", "Bo Bell")]
+    [problem] = checked("#customer not-an-email", ticket=None, scope=Scope.NEW).problems
+    assert "needs the customer's email address first" in str(problem)
