@@ -1,0 +1,1 @@
+"""The tables, one module per subject; ``storage.models`` gathers them."""

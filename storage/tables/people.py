@@ -1,0 +1,68 @@
+"""Who is involved: customers, agents, their groups, and the SLA policy per priority."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpdesk.domain.vocabulary import Priority, Role
+from storage.base import Base
+
+
+class Customer(Base):
+    """A person outside the team: a ticket's requester or a participant CC'd on it."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    company: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_until: Mapped[datetime | None]
+    block_reason: Mapped[str] = mapped_column(Text, default="")
+    bouncing: Mapped[bool] = mapped_column(Boolean, default=False)
+    bounce_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(default=Role.AGENT)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    groups: Mapped[list[Group]] = relationship(secondary="group_members", back_populates="agents")
+
+
+class Group(Base):
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime]
+
+    agents: Mapped[list[Agent]] = relationship(secondary="group_members", back_populates="groups")
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+
+
+class SlaPolicy(Base):
+    """First-response and resolution targets, one row per priority."""
+
+    __tablename__ = "sla_policies"
+
+    priority: Mapped[Priority] = mapped_column(primary_key=True)
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)

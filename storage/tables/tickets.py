@@ -1,0 +1,135 @@
+"""Tickets and what happens on them: participants, messages with their attachments, events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind, Priority, Status
+from storage.base import Base
+from storage.tables.people import Agent, Customer, Group
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(
+            "assignee_agent_id IS NULL OR assignee_group_id IS NULL", name="one_assignee"
+        ),
+        Index(None, "status", "created_at"),
+        Index(None, "customer_id", "created_at"),
+        Index(None, "assignee_agent_id"),
+        Index(None, "assignee_group_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    subject: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[Status] = mapped_column(default=Status.OPEN)
+    priority: Mapped[Priority] = mapped_column(default=Priority.MEDIUM)
+    category: Mapped[str] = mapped_column(String(64), default="general")
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    assignee_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    assignee_group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    external_ref: Mapped[str] = mapped_column(String(200), default="")
+    linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    resolution_notes: Mapped[str] = mapped_column(Text, default="")
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    first_response_due: Mapped[datetime | None]
+    resolution_due: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    first_responded_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    customer: Mapped[Customer] = relationship()
+    assignee_agent: Mapped[Agent | None] = relationship()
+    assignee_group: Mapped[Group | None] = relationship()
+
+
+class TicketParticipant(Base):
+    """A further address on the ticket (CC'd by the customer); hears public replies."""
+
+    __tablename__ = "ticket_participants"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+
+    ticket: Mapped[Ticket] = relationship()
+    customer: Mapped[Customer] = relationship()
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index(None, "ticket_id", "id"),
+        Index(None, "message_id"),
+        Index(None, "author_email", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[MessageKind]
+    author_kind: Mapped[AuthorKind]
+    author_email: Mapped[str] = mapped_column(String(320), default="")
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    body: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    inbound_mail_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_mails.id"))
+    created_at: Mapped[datetime]
+
+    attachments: Mapped[list[MessageAttachment]] = relationship(
+        order_by="MessageAttachment.id", lazy="selectin"
+    )
+    ticket: Mapped[Ticket] = relationship()
+    customer: Mapped[Customer | None] = relationship()
+
+
+class Blob(Base):
+    """Attachment content, stored once by its SHA-256."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MessageAttachment(Base):
+    __tablename__ = "message_attachments"
+    __table_args__ = (Index(None, "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class TicketEvent(Base):
+    """One change of a ticket, with who made it and the values before and after."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index(None, "ticket_id", "id"), Index(None, "kind", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[EventKind]
+    actor_kind: Mapped[AuthorKind]
+    actor: Mapped[str] = mapped_column(String(320), default="")
+    before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    created_at: Mapped[datetime]
+
+    ticket: Mapped[Ticket] = relationship()
+    message: Mapped[Message | None] = relationship()
