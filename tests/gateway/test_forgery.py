@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from gateway.serve import Gateway
 from helpdesk.app.runtime import App
 from helpdesk.domain.vocabulary import Priority, Status
-from storage.models import Agent, Message, Outbox, Ticket
+from storage.models import Agent, Customer, Message, Outbox, Ticket
 from tests.desk import Desk
 from tests.helpers import GatewayThread, mail
 from tests.sink import Sink
@@ -81,6 +81,27 @@ def test_spoofed_from_to_the_support_address(desk: Desk, app: App) -> None:
     desk.send("ann@us.test", "support@example.com", "#status closed", subject=f"Re: [{number}]")
     assert snapshot(app) == before
     assert notices(app, "ann@us.test") == 1
+
+
+def blocked(app: App, email: str) -> bool:
+    with app.sessions() as session:
+        customer = session.scalar(select(Customer).where(Customer.email == email))
+        return customer is not None and customer.blocked
+
+
+@pytest.mark.parametrize("block", ["#block permanent spam", "#unblock"])
+def test_a_forged_supervisor_at_the_plain_address_blocks_nobody(
+    desk: Desk, app: App, block: str
+) -> None:
+    """Only ``From:`` vouches for a mail to the plain address: it may open a ticket, but a block
+    reaches the customer's other tickets, so it needs a reply address (issue 11, item 1)."""
+    body = f"#customer cy@customer.test\n{block}\nGoodbye."
+    desk.send("sue@us.test", "support@example.com", body, subject="Spam")
+    assert not blocked(app, "cy@customer.test") and snapshot(app).status is Status.OPEN
+    [answer] = [m for m in desk.inbox("sue@us.test") if "Spam" in str(m.message["Subject"])]
+    assert "goes in a reply to a mail about one of the customer's tickets" in answer.text()
+    desk.send("sue@us.test", desk.agent_token(desk.ticket(), "sue"), "#block permanent spam")
+    assert blocked(app, "cy@customer.test")  # the control: with a token, it blocks
 
 
 def test_token_issued_to_another_agent(desk: Desk, app: App) -> None:

@@ -21,7 +21,8 @@ from helpdesk.domain.vocabulary import Role
 
 
 class Scope(enum.StrEnum):
-    TICKET = "ticket"  # in a reply to one of our mails about a ticket
+    TICKET = "ticket"  # in a reply about a ticket, or about the one a new mail opens (#customer)
+    REPLY = "reply"  # only in a reply to one of our mails about a ticket: it reaches beyond it
     NEW = "new"  # in a new mail to the support address
     ANY = "any"
 

@@ -36,6 +36,6 @@ COMMAND = Spec(
     "#block [30m|12h|7d|2w|permanent] [reason]",
     "block the customer and close their active tickets",
     Role.SUPERVISOR,
-    Scope.TICKET,
+    Scope.REPLY,
     read,
 )

@@ -109,9 +109,13 @@ def _allowed(command: Command, facts: Facts, scope: Scope, opening: bool) -> Ref
         return Refused(f"only {spec.role.value}s may use #{spec.name}")
     if spec.scope is Scope.NEW and scope is not Scope.NEW:
         return Refused(f"#{spec.name} goes in a new mail to the support address")
+    if spec.scope is Scope.REPLY and scope is Scope.NEW:
+        where = "a reply to a mail about one of the customer's tickets"
+        return Refused(f"#{spec.name} goes in {where}, never in a new mail")
     if spec.scope is Scope.TICKET and scope is Scope.NEW and not opening:
         where = "a reply to a mail about the ticket (or after #customer)"
         return Refused(f"#{spec.name} goes in {where}")
-    if ticket is not None and spec.scope is Scope.TICKET and not can_see(me, ticket):
+    on_ticket = spec.scope in (Scope.TICKET, Scope.REPLY)
+    if ticket is not None and on_ticket and not can_see(me, ticket):
         return Refused(f"{ticket.number} is assigned to someone else; ask a supervisor")
     return None

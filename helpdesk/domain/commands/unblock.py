@@ -13,5 +13,5 @@ def read(value: str) -> Ready:
 
 
 COMMAND = Spec(
-    "unblock", "#unblock", "lift the customer's block", Role.SUPERVISOR, Scope.TICKET, read
+    "unblock", "#unblock", "lift the customer's block", Role.SUPERVISOR, Scope.REPLY, read
 )

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from helpdesk.domain.commands.effects import Block, Unblock
-from tests.domain.commands.people import ANN, SUE, effect, refusal
+from helpdesk.domain.commands.base import Scope
+from tests.domain.commands.people import ANN, SUE, checked, effect, refusal
 
 
 @pytest.mark.parametrize(
@@ -29,3 +30,9 @@ def test_supervisors_only() -> None:
     assert "only supervisors may use #block" in refusal("#block 7d", ANN)
     assert effect("#unblock", SUE) == Unblock()
     assert "only supervisors may use #unblock" in refusal("#unblock", ANN)
+
+
+def test_never_in_a_new_mail_even_after_customer() -> None:
+    for text in ("#customer bo@x.test\n#block 7d", "#customer bo@x.test\n#unblock"):
+        [problem] = checked(text, SUE, None, Scope.NEW).problems
+        assert "never in a new mail" in str(problem)
