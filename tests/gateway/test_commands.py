@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from helpdesk.app.runtime import App
 from helpdesk.domain.vocabulary import Priority, Status
-from storage.models import Agent, Customer, Message
+from storage.models import Agent, Customer, InboundMail, Message
 from tests.desk import Desk
 from tests.helpers import mail
 from tests.sink import Sink
@@ -80,6 +80,29 @@ def test_list_and_show_by_mail_respect_visibility(desk: Desk, app: App) -> None:
     desk.send("ben@us.test", "support@example.com", f"#list status:in_progress\n#show {number}")
     answer = desk.inbox("ben@us.test")[-1].text()
     assert number in answer and "History:" in answer and "Page 1 of 1 (1 tickets)" in answer
+
+
+def outcomes(app: App) -> list[tuple[str, str]]:
+    with app.sessions() as session:
+        rows = session.execute(
+            select(InboundMail.status, InboundMail.outcome).order_by(InboundMail.id)
+        )
+        return [(str(status), outcome) for status, outcome in rows]
+
+
+def test_answers_are_recorded_as_answered(desk: Desk, app: App) -> None:
+    """Issue 11, item 18: a #list, #show or #help mail has no body, and is not rejected for it."""
+    desk.send("ann@us.test", "support@example.com", "#list", subject="mine?")
+    desk.send("ann@us.test", "support@example.com", "#help", subject="")
+    assert outcomes(app)[-2:] == [("processed", "answered")] * 2
+
+
+def test_an_absurd_page_number_is_answered_not_quarantined(desk: Desk, app: App) -> None:
+    """Issue 11, item 12: the database's integer would overflow; the agent hears why."""
+    desk.send("ann@us.test", "support@example.com", "#list page:99999999999999999999")
+    answer = desk.inbox("ann@us.test")[-1].text()
+    assert "page must be a number from 1 to 10000" in answer and "#list page:1" in answer
+    assert outcomes(app)[-1][0] == "processed"
 
 
 def test_help_is_generated_from_the_registry(desk: Desk) -> None:

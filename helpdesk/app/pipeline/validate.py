@@ -1,4 +1,7 @@
-"""A new ticket needs a subject and a body of the configured minimum length."""
+"""A new ticket needs a subject and a body of the configured minimum length.
+
+An agent's new mail that opens no ticket (``#list``, ``#show``, ``#help``) has nothing to check.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,9 @@ def problems(subject: str, body: str, attachments: int, min_body_chars: int) -> 
 
 def stage(ctx: MailContext, env: Env) -> None:
     if ctx.ticket is not None:
+        return
+    if ctx.plan is not None and ctx.plan.new_ticket_for is None:
+        ctx.decide("validate", "opens no ticket")
         return
     found = problems(
         ctx.mail.subject, ctx.body, len(ctx.mail.attachments), env.settings.min_body_chars

@@ -11,11 +11,12 @@ from helpdesk.domain.commands.status import status_word
 from helpdesk.domain.vocabulary import Role
 
 FILTERS = ["status", "priority", "assignee", "page"]
+MAX_PAGE = 10_000  # 200,000 tickets at 20 a page; a database integer overflows far beyond it
 
 
 def _page(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise Invalid("page must be a number from 1")
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+        raise Invalid(f"page must be a number from 1 to {MAX_PAGE}", "page:1")
     return int(value)
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from helpdesk.domain.commands.effects import Block, Unblock
 from helpdesk.domain.commands.base import Scope
+from helpdesk.domain.commands.effects import Block, Unblock
 from tests.domain.commands.people import ANN, SUE, checked, effect, refusal
 
 

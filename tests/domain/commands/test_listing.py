@@ -15,6 +15,11 @@ def test_filters() -> None:
 
 
 def test_bad_filters() -> None:
-    for text, words in [("#list colour:red", "unknown filter"), ("#list page:0", "from 1")]:
+    cases = [
+        ("#list colour:red", "unknown filter"),
+        ("#list page:0", "from 1"),
+        ("#list page:99999999999999999999", "from 1 to 10000; did you mean #list page:1?"),
+    ]
+    for text, words in cases:
         [problem] = checked(text, ticket=None, scope=Scope.NEW).problems
         assert words in str(problem)
