@@ -81,7 +81,7 @@ from helpdesk.domain.vocabulary import MailStatus
 from storage.models import InboundMail, Ticket
 
 PG_DATABASE = "helpdesk_bench"
-SECRET = "bench-secret-not-for-production"
+SECRET = "bench-secret-not-for-production-0123456789"
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 ATTACHMENT_BYTES = 35 * 1024  # 48 KB once base64-encoded, 49 KB with line breaks
 SENDERS = 50

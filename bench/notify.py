@@ -101,7 +101,7 @@ from helpdesk.domain.vocabulary import OutboxStatus
 from storage.db import make_engine
 from storage.models import Heartbeat, InboundMail, Outbox
 
-SECRET = "bench-notify-secret-not-for-production"
+SECRET = "bench-notify-secret-not-for-production-012345"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PG_DATABASE = "helpdesk_bench_notify"
 HELPDESK_NAMESPACE = "helpdesk"  # workers.actors.make_broker's default

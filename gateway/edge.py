@@ -23,15 +23,17 @@ log = logging.getLogger("helpdesk.smtp")
 
 
 class RecipientPolicy:
-    def __init__(self, support_addresses: tuple[str, ...], secret: bytes) -> None:
+    def __init__(
+        self, support_addresses: tuple[str, ...], secret: bytes, previous: tuple[bytes, ...] = ()
+    ) -> None:
         self._support = frozenset(support_addresses)
-        self._secret = secret
+        self._secret, self._previous = secret, previous
 
     def accepts(self, address: str) -> bool:
         base, tag = tokens.split_plus(address)
         if base not in self._support:
             return False
-        return not tag or tokens.verify(self._secret, tag) is not None
+        return not tag or tokens.verify(self._secret, tag, self._previous) is not None
 
 
 def safe(text: str) -> str:

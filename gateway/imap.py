@@ -21,6 +21,7 @@ from imapclient import IMAPClient
 
 from gateway.intake import Arrival, Intake
 from helpdesk.domain.mail.headers import header_fields
+from helpdesk.domain.net import is_loopback
 from helpdesk.domain.vocabulary import TOO_LARGE_HEADER, TOO_LARGE_SOURCE
 
 log = logging.getLogger("helpdesk.imap")
@@ -44,6 +45,11 @@ class ImapTarget:
         if parts.scheme not in ("imap", "imaps") or not parts.hostname:
             raise ValueError("HELPDESK_IMAP_URL must look like imaps://user:pass@host/INBOX")
         ssl = parts.scheme == "imaps"
+        if not ssl and not is_loopback(parts.hostname):
+            raise ValueError(
+                "HELPDESK_IMAP_URL: imap:// would send the password in clear; use imaps:// "
+                "(imap:// is for a server on this machine only)"
+            )
         return cls(
             host=parts.hostname,
             port=parts.port or (993 if ssl else 143),

@@ -174,9 +174,8 @@ class Gateway:
             app.engine, settings.group_commit_window_ms / 1000, on_commit=self.workers.wake
         )
         self.blocks = BlockList()
-        self.handler = SupportHandler(
-            self.intake, RecipientPolicy(settings.support_addresses, app.secret), self.blocks
-        )
+        policy = RecipientPolicy(settings.support_addresses, app.secret, app.previous_secrets)
+        self.handler = SupportHandler(self.intake, policy, self.blocks)
         self.poller = (
             ImapPoller(
                 settings.imap_url,

@@ -34,7 +34,7 @@ def make_engine(
             url = str(parsed.set(drivername="postgresql+psycopg"))
         return create_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        Path(parsed.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **kwargs)
 
     def connect(dbapi_connection: Any, _record: Any) -> None:

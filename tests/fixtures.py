@@ -99,7 +99,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         var_dir=tmp_path / "var",
         support_address="support@example.com,help@example.com",
-        secret="test-secret-not-for-production",
+        secret="test-secret-not-for-production-0123456789",
         group_commit_window_ms=1.0,
     )
 

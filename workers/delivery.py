@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from jinja2 import TemplateError
 from sqlalchemy import Connection, or_, select, update
 
 from helpdesk.app.runtime import App
@@ -56,6 +57,9 @@ BATCH = 16  # rows one job may send at most: its own and the next due ones
 BATCH_SECONDS = 0.1  # sending time one job takes on for other rows, at the recent pace
 EARLY = timedelta(seconds=1)  # a delayed retry may wake a little before its row is due
 MAX_BACKOFF = 6 * 3600.0
+# What a row that cannot be turned into a mail raises (a header with a CR, a template that
+# fails on its context): a permanent failure of that row, recorded, never retried.
+COMPOSE_ERRORS = (ValueError, TypeError, LookupError, TemplateError)
 SETTLED_MEMORY = 100_000  # settled row ids a worker process remembers
 
 
@@ -138,8 +142,15 @@ class Deliverer:
         return [Claim(*own), *others]
 
     def _deliver_one(self, claim: Claim) -> Result:
-        draft = self._with_attachments(claim, self.draft(claim))
-        data = compose(draft, self.support, DISPLAY_NAME).as_bytes(policy=WIRE)
+        try:
+            draft = self.draft(claim)
+            data = compose(
+                self._with_attachments(claim, draft), self.support, DISPLAY_NAME
+            ).as_bytes(policy=WIRE)
+        except COMPOSE_ERRORS as exc:  # the row is wrong, not the network: trying again won't help
+            log.exception("%s: cannot compose %s", claim.message_id, claim.template)
+            problem = DeliveryError(f"cannot compose the mail: {type(exc).__name__}: {exc}", True)
+            return self._failed(claim, problem, bounced=False)
         started = time.monotonic()
         try:
             answer = self.transport.send(draft.reply_to, draft.recipient, data)
@@ -221,7 +232,9 @@ class Deliverer:
         attachments = tuple(Attachment(name, ctype, content) for name, ctype, content in rows)
         return replace(draft, attachments=attachments)
 
-    def _failed(self, claim: Claim, exc: DeliveryError) -> Result:
+    def _failed(self, claim: Claim, exc: DeliveryError, bounced: bool = True) -> Result:
+        """Try again later, or give up: a permanent answer, or too many attempts. ``bounced``:
+        the recipient's server refused it, so the customer is marked as bouncing."""
         settings = self.app.settings
         give_up = exc.permanent or claim.attempts >= settings.delivery_attempts
         delay = min(settings.delivery_backoff_seconds * 2 ** (claim.attempts - 1), MAX_BACKOFF)
@@ -237,11 +250,12 @@ class Deliverer:
                         lease_until=None,
                     )
                 )
-                connection.execute(
-                    update(Customer)
-                    .where(Customer.email == claim.recipient)
-                    .values(bouncing=True, bounce_reason=reply)
-                )
+                if bounced:
+                    connection.execute(
+                        update(Customer)
+                        .where(Customer.email == claim.recipient)
+                        .values(bouncing=True, bounce_reason=reply)
+                    )
             else:
                 connection.execute(
                     row.values(

@@ -66,7 +66,14 @@ def _run_one(
         return None
     mail_id = mail.id
     unit(session).events.clear()  # what this mail's notifications derive from
-    env = Env(session, app.settings, app.secret, datetime.now(UTC), app.dkim_dns)
+    env = Env(
+        session,
+        app.settings,
+        app.secret,
+        datetime.now(UTC),
+        app.dkim_dns,
+        app.previous_secrets,
+    )
     ctx = pipeline.run(ready or MailContext(envelope_of(mail)), env)
     outcome = ctx.outcome or Outcome.QUARANTINED
     mail.status = MailStatus.QUARANTINED if outcome is Outcome.QUARANTINED else MailStatus.PROCESSED

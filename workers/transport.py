@@ -10,7 +10,6 @@ never cross the network in clear (``transport_for`` refuses them without TLS, bu
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import mailbox
 import smtplib
 import ssl
@@ -19,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from helpdesk.app.redact import masked
+from helpdesk.domain.net import is_loopback
 
 
 class DeliveryError(Exception):
@@ -136,11 +138,13 @@ def transport_for(url: str, timeout: float = 30.0) -> Transport:
         return MaildirTransport(Path(url.removeprefix("maildir:")))
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ValueError(f"HELPDESK_OUTBOUND must be maildir:PATH or smtp://host:port, not {url!r}")
+        raise ValueError(
+            f"HELPDESK_OUTBOUND must be maildir:PATH or smtp://host:port, not {masked(url)!r}"
+        )
     query = parse_qs(parts.query)
     starttls = query.get("starttls", ["0"])[0] in ("1", "true", "yes")
     tls = "smtps" if parts.scheme == "smtps" else "starttls" if starttls else ""
-    if parts.username and not tls and not _loopback(parts.hostname):
+    if parts.username and not tls and not is_loopback(parts.hostname):
         raise ValueError(
             "HELPDESK_OUTBOUND: a password is sent to a smarthost only over TLS "
             "(add ?starttls=1, or use smtps://)"
@@ -156,10 +160,3 @@ def transport_for(url: str, timeout: float = 30.0) -> Transport:
     )
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

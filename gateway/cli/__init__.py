@@ -6,6 +6,8 @@ One module per command group: ``run`` (init, serve, worker), ``team`` (agent, gr
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from gateway.cli import mail, run, team, tickets
@@ -15,6 +17,7 @@ from gateway.cli import mail, run, team, tickets
 @click.version_option(package_name="helpdesk-gateway")
 def main() -> None:
     """An email-driven helpdesk gateway."""
+    os.umask(0o077)  # what it writes holds raw mail and internal notes: for its own user only
 
 
 for command in (

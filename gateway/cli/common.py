@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from helpdesk.app import keys, redact
 from helpdesk.app.runtime import App, build
 from helpdesk.app.settings import Settings
 from storage.db import schema_problem
@@ -16,7 +17,10 @@ from storage.db import schema_problem
 def open_app(migrate: bool = False) -> App:
     """The application; without ``migrate``, a database that is not ready is said so in one
     line (and exit status 1), not in a traceback."""
-    app = build(Settings(), migrate=migrate)
+    try:
+        app = build(Settings(), migrate=migrate)
+    except keys.InvalidKey as exc:
+        raise click.ClickException(str(exc)) from None
     problem = None if migrate else schema_problem(app.engine)
     if problem is not None:
         app.close()
@@ -30,4 +34,6 @@ def configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    settings = Settings()
+    redact.install([settings.secret, *(k.strip() for k in settings.secret_previous.split(","))])
     logging.getLogger("mail.log").setLevel(logging.DEBUG if verbose else logging.WARNING)

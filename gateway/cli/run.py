@@ -11,7 +11,9 @@ import dramatiq
 from dramatiq import Worker
 
 from gateway.cli.common import configure_logging, open_app
+from gateway.imap import ImapTarget
 from gateway.serve import serve as run_server
+from helpdesk.app.redact import masked
 from helpdesk.app.settings import Settings
 from workers.actors import Tasks, make_broker
 from workers.render import TemplateProblem
@@ -32,6 +34,12 @@ def serve(listen: str | None, verbose: bool) -> None:
     """Run the SMTP listener, the IMAP poller when configured, and the in-process workers."""
     configure_logging(verbose)
     app = open_app(migrate=True)
+    if app.settings.imap_url:
+        try:
+            ImapTarget.from_url(app.settings.imap_url)
+        except ValueError as exc:
+            app.close()
+            raise click.ClickException(str(exc)) from None
     broker = make_broker(app.settings)
     dramatiq.set_broker(broker)
     host, port = (
@@ -72,7 +80,7 @@ def worker(threads: int | None, verbose: bool) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     running.start()
-    click.echo(f"helpdesk: worker running against {app.settings.broker_url}", err=True)
+    click.echo(f"helpdesk: worker running against {masked(app.settings.broker_url)}", err=True)
     stop.wait()
     running.stop()
     app.close()

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from helpdesk.app.settings import SecretStore, Settings
+from helpdesk.app import keys
+from helpdesk.app.settings import Settings
 from helpdesk.domain.auth import DnsFunc
 from storage import spool
 from storage.db import make_engine, make_session_factory, upgrade
@@ -20,6 +21,7 @@ class App:
     sessions: sessionmaker[Session]
     secret: bytes
     dkim_dns: DnsFunc | None = None  # None: the system resolver (tests give their own)
+    previous_secrets: tuple[bytes, ...] = ()  # rotated-out keys, verifying reply addresses only
 
     def close(self) -> None:
         spool.release(self.engine)
@@ -28,7 +30,10 @@ class App:
 
 def build(settings: Settings | None = None, *, migrate: bool = False) -> App:
     settings = settings or Settings()
+    keys.private_dir(settings.var_dir)
+    signing = keys.load(settings)
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)
-    return App(settings, engine, make_session_factory(engine), SecretStore(settings).load())
+    sessions = make_session_factory(engine)
+    return App(settings, engine, sessions, signing.current, previous_secrets=signing.previous)

@@ -6,7 +6,6 @@ The environment wins over ``.env``, which wins over the TOML file named by ``HEL
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from pydantic import field_validator
@@ -30,6 +29,7 @@ class Settings(BaseSettings):
     smtp_listen: str = "127.0.0.1:2525"
     support_address: str = "support@localhost"
     secret: str = ""
+    secret_previous: str = ""  # earlier keys, comma-separated: they verify, never sign
     outbound: str = ""
     imap_url: str = ""
     imap_poll_seconds: float = 30.0
@@ -51,6 +51,7 @@ class Settings(BaseSettings):
 
     templates_dir: Path | None = None
     ack_limit_per_hour: int = 5
+    max_participants: int = 20  # people besides the customer on one ticket, each told of replies
     reconcile_seconds: float = 15.0
     delivery_attempts: int = 12
     delivery_backoff_seconds: float = 30.0
@@ -105,21 +106,3 @@ class Settings(BaseSettings):
     def listen_host_port(self) -> tuple[str, int]:
         host, _, port = self.smtp_listen.rpartition(":")
         return host or "127.0.0.1", int(port)
-
-
-class SecretStore:
-    """Reads the signing secret, generating one into ``var/secret`` (mode 0600) when unset."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-
-    def load(self) -> bytes:
-        if self._settings.secret:
-            return self._settings.secret.encode()
-        path = self._settings.var_dir / "secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(32))
-        return path.read_text().strip().encode()

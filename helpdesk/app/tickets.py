@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.app.unit_of_work import sla_policy, stored_blobs, unit
@@ -26,7 +25,6 @@ from storage.models import (
     MessageAttachment,
     Ticket,
     TicketEvent,
-    TicketParticipant,
 )
 
 MAX_SUBJECT = 250
@@ -116,37 +114,6 @@ def open_ticket(
         after["linked_ticket"] = linked.number
     record(session, ticket, EventKind.TICKET_CREATED, actor, now, after=after)
     return ticket
-
-
-def add_participants(
-    session: Session, ticket: Ticket, customers: Iterable[Customer], actor: Actor, now: datetime
-) -> None:
-    customers = list(customers)
-    if not customers:
-        return
-    known: set[int] = set()  # a ticket opened in this unit of work has nobody yet
-    if ticket.id is not None:
-        known.update(
-            session.scalars(
-                select(TicketParticipant.customer_id).where(
-                    TicketParticipant.ticket_id == ticket.id
-                )
-            )
-        )
-    for customer in customers:
-        if customer is ticket.customer or customer.id in known:
-            continue
-        if customer.id is not None:
-            known.add(customer.id)
-        session.add(TicketParticipant(ticket=ticket, customer=customer))
-        record(
-            session,
-            ticket,
-            EventKind.PARTICIPANT_ADDED,
-            actor,
-            now,
-            after={"email": customer.email},
-        )
 
 
 def add_message(

@@ -50,13 +50,16 @@ def subject_number(subject: str) -> str | None:
 
 
 def recipient_tokens(
-    addresses: Iterable[str], support_addresses: tuple[str, ...], secret: bytes
+    addresses: Iterable[str],
+    support_addresses: tuple[str, ...],
+    secret: bytes,
+    previous: tuple[bytes, ...] = (),
 ) -> list[tokens.Token]:
     """Every validly signed token among ``addresses`` that sits on a support address."""
     found = []
     for address in addresses:
         base, tag = tokens.split_plus(address)
-        token = tokens.verify(secret, tag) if tag and base in support_addresses else None
+        token = tokens.verify(secret, tag, previous) if tag and base in support_addresses else None
         if token is not None and token not in found:
             found.append(token)
     return found

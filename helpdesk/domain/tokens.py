@@ -12,6 +12,7 @@ import enum
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 MAC_CHARS = 16
@@ -47,16 +48,18 @@ def sign(secret: bytes, token: Token) -> str:
     return f"{token.payload}-{_mac(secret, token.payload)}"
 
 
-def verify(secret: bytes, text: str) -> Token | None:
-    """The token ``text`` carries, or None when it is malformed or its signature is wrong."""
+def verify(secret: bytes, text: str, previous: Iterable[bytes] = ()) -> Token | None:
+    """The token ``text`` carries, or None when it is malformed or no key (the current one, or
+    one rotated out, in ``previous``) signed it."""
     match = _TOKEN.match(text.lower())
     if match is None:
         return None
     code, party, party_id, mac = match.groups()
     token = Token(f"TKT-{code.upper()}", Party(party), int(party_id))
-    if not hmac.compare_digest(mac, _mac(secret, token.payload)):
-        return None
-    return token
+    for key in (secret, *previous):
+        if hmac.compare_digest(mac, _mac(key, token.payload)):
+            return token
+    return None
 
 
 def reply_address(secret: bytes, support_address: str, token: Token) -> str:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from gateway.intake import Arrival, Intake
-from helpdesk.app import customers, unit_of_work
+from helpdesk.app import customers, participants, unit_of_work
 from helpdesk.app import tickets as ticket_ops
 from helpdesk.app.notifications import Planner
 from helpdesk.app.runtime import App
@@ -30,7 +30,7 @@ def test_internal_note_goes_to_other_agents_only_and_reply_to_the_customer(app: 
         cc = customers.customer_for(session, "dee@customer.test", "Dee", now)
         actor = ticket_ops.Actor(AuthorKind.CUSTOMER, customer.email)
         ticket = ticket_ops.open_ticket(session, customer, "Broken", "It broke", actor, now)
-        ticket_ops.add_participants(session, ticket, [cc], actor, now)
+        participants.add_participants(session, ticket, [cc], actor, now)
         unit_of_work.unit(session).events.clear()
         by_ann = ticket_ops.Actor(AuthorKind.AGENT, "ann@us.test")
         ticket_ops.add_message(session, ticket, MessageKind.INTERNAL, by_ann, "Secret: refund", now)

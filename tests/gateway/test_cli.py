@@ -58,7 +58,22 @@ def test_init_creates_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     result = CliRunner().invoke(main, ["init"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "var" / "helpdesk.db").exists()
-    assert (tmp_path / "var" / "secret").stat().st_mode & 0o777 == 0o600
+    var = tmp_path / "var"
+    assert var.stat().st_mode & 0o777 == 0o700  # issue 11, item 15: raw mail, internal notes
+    files = {p.name: p.stat().st_mode & 0o777 for p in var.iterdir()}
+    assert "helpdesk.db" in files and set(files.values()) == {0o600}, files
+
+
+def test_a_short_secret_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11, item 13: a one-character key would let anyone sign reply addresses."""
+    monkeypatch.setenv("HELPDESK_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HELPDESK_SECRET", "x")
+    result = CliRunner().invoke(main, ["init"])
+    assert result.exit_code == 1 and result.exception is not None
+    assert "HELPDESK_SECRET is 1 bytes; a signing key needs 32" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_group_and_agent_add(cli: CliRunner, app: App) -> None:
@@ -223,3 +238,13 @@ def test_a_database_not_set_up_or_away_is_said_in_one_line(
     away = CliRunner().invoke(main, ["tickets", "show", "TKT-NOPE00"])
     assert away.exit_code == 1 and "cannot reach the database" in away.output
     assert "Traceback" not in away.output
+
+
+def test_plaintext_imap_to_another_host_is_refused(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11, item 14: imap:// sends the password in clear; only to this machine."""
+    monkeypatch.setenv("HELPDESK_IMAP_URL", "imap://ann:hunter2@mail.example.com/INBOX")
+    result = cli.invoke(main, ["serve", "--smtp", "127.0.0.1:0"])
+    assert result.exit_code == 1 and "use imaps://" in result.output
+    assert "hunter2" not in result.output

@@ -136,6 +136,25 @@ def test_token_signed_with_a_rotated_secret(desk: Desk, app: App, sink: Sink) ->
         running.stop()
 
 
+def test_a_rotated_out_secret_still_verifies_when_listed_as_previous(
+    desk: Desk, app: App, sink: Sink
+) -> None:
+    """Issue 11, item 13: rotating the key must not bounce every reply address handed out."""
+    old = desk.agent_token(desk.ticket(), "ann")
+    new = b"the new secret, at least thirty-two bytes long"
+    rotated = App(app.settings, app.engine, app.sessions, new, previous_secrets=(app.secret,))
+    running = GatewayThread(rotated, Gateway(rotated, None, transport_for(sink.url)))
+    running.start()
+    try:
+        with running.smtp() as client:
+            body = mail(sender="ann@us.test", to=old, body="#priority urgent").as_bytes()
+            client.sendmail("ann@us.test", [old], body)
+        running.settle()
+    finally:
+        running.stop()
+    assert snapshot(app).priority is Priority.URGENT
+
+
 def test_customer_replaying_an_agent_token(desk: Desk, app: App) -> None:
     before = snapshot(app)
     desk.send(CUSTOMER, desk.agent_token(desk.ticket(), "ann"), "#status closed\n#priority low")

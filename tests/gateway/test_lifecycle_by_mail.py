@@ -92,3 +92,44 @@ def test_phone_call_to_closed_ticket(
         "ticket_closed          sue@us.test",
     ):
         assert step in shown, step
+
+
+def test_a_customers_close_on_a_closed_ticket_opens_nothing(desk: Desk) -> None:
+    """Issue 11, item 19: ``#close`` is never a reason to open a new ticket."""
+    dan = "dan@customer.test"
+    desk.send(dan, "support@example.com", "The printer on floor 2 is jammed.", subject="Printer")
+    number = desk.ticket().number
+    desk.send("ann@us.test", reply_to(desk, "ann@us.test"), "#assign me\n#close")
+    assert desk.ticket().status is Status.CLOSED
+    desk.send(dan, reply_to(desk, dan, 0), "#close\nThanks, all fine.")
+    ticket = desk.ticket()
+    assert (ticket.number, ticket.status) == (number, Status.CLOSED)
+
+
+def test_a_departed_assignees_tickets_are_heard_by_their_group_then_the_supervisors(
+    desk: Desk, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11, item 20: ``agent set --active false`` must not leave a customer unheard."""
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("HELPDESK_VAR_DIR", str(settings.var_dir))
+    eve = "eve@customer.test"
+    desk.send(eve, "support@example.com", "My invoice shows the wrong address.", subject="Address")
+    desk.send("ben@us.test", reply_to(desk, "ben@us.test"), "#assign me")
+    left = CliRunner().invoke(main, ["agent", "set", "ben@us.test", "--active", "false"])
+    assert left.exit_code == 0 and "inactive" in left.output
+    listed = CliRunner().invoke(main, ["agent", "list"]).output
+    assert "ben@us.test\tBen Baker\tagent\tinactive\tbilling" in listed
+    heard = {a: len(desk.inbox(a)) for a in ("sue@us.test", "ada@us.test", "ann@us.test")}
+    desk.send(eve, reply_to(desk, eve), "Any news? It is still the old street.")
+    # billing has no other member: the supervisors and admins stand in, the other agents do not
+    after = {a: len(desk.inbox(a)) for a in heard}
+    assert after == {
+        "sue@us.test": heard["sue@us.test"] + 1,
+        "ada@us.test": heard["ada@us.test"] + 1,
+        "ann@us.test": heard["ann@us.test"],
+    }
+    joined = CliRunner().invoke(main, ["agent", "set", "ann@us.test", "--group", "billing"])
+    assert joined.exit_code == 0
+    assert "ann@us.test" in CliRunner().invoke(main, ["group", "members", "billing"]).output
+    desk.send(eve, reply_to(desk, eve), "Hello? Anyone?")
+    assert len(desk.inbox("ann@us.test")) == heard["ann@us.test"] + 1  # now the group is heard

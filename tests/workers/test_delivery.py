@@ -21,7 +21,7 @@ from tests.sink import Sink
 from workers.actors import Tasks
 from workers.delivery import Delivered, Deliverer
 from workers.render import Renderer
-from workers.transport import transport_for
+from workers.transport import Transport, transport_for
 
 
 def pending(app: App, count: int, template: str = "customer/ack") -> list[int]:
@@ -178,20 +178,42 @@ def test_rows_left_when_the_lease_runs_short_go_back(app: App, sink: Sink) -> No
     assert deliverer.deliver(ids[1])[0].state is Delivered.SENT
 
 
+class Crashing:
+    """A transport that fails unexpectedly (not a DeliveryError) for one recipient."""
+
+    def __init__(self, inner: Transport, recipient: str) -> None:
+        self.inner, self.recipient = inner, recipient
+
+    def send(self, envelope_from: str, recipient: str, data: bytes) -> str:
+        if recipient == self.recipient:
+            raise RuntimeError("the transport crashed")
+        return self.inner.send(envelope_from, recipient, data)
+
+
 def test_an_error_mid_batch_keeps_that_row_leased_and_returns_the_rest(
     app: App, sink: Sink
 ) -> None:
     [first] = pending(app, 1)
-    [broken] = pending(app, 1, template="customer/no_such_template")
-    [last] = pending(app, 1, template="customer/closed")
-    deliverer = Deliverer(app, Renderer(), transport_for(sink.url), batch=3)
-    with pytest.raises(Exception, match="no_such_template"):
+    [broken] = pending(app, 1, template="customer/closed")
+    [last] = pending(app, 1, template="customer/agent_reply")
+    with app.sessions.begin() as session:
+        session.execute(update(Outbox).where(Outbox.id == broken).values(recipient="x@crash.test"))
+    crashing = Crashing(transport_for(sink.url), "x@crash.test")
+    deliverer = Deliverer(app, Renderer(), crashing, batch=3)
+    with pytest.raises(RuntimeError, match="the transport crashed"):
         deliverer.deliver(first)
     after = rows(app)
     assert after[first].status is OutboxStatus.SENT
     assert after[broken].lease_until is not None and after[broken].attempts == 1
     assert (after[last].lease_until, after[last].attempts) == (None, 0)
     assert deliverer.deliver(last)[0].state is Delivered.SENT
+
+
+def test_a_template_that_fails_on_its_row_is_a_recorded_failure(app: App, sink: Sink) -> None:
+    [broken] = pending(app, 1, template="customer/no_such_template")
+    deliverer = Deliverer(app, Renderer(), transport_for(sink.url))
+    assert [r.state for r in deliverer.deliver(broken)] == [Delivered.FAILED]
+    assert "TemplateNotFound" in rows(app)[broken].last_error
 
 
 def test_the_actor_enqueues_a_retry_for_any_row_of_its_batch(app: App, sink: Sink) -> None:
@@ -207,3 +229,21 @@ def test_the_actor_enqueues_a_retry_for_any_row_of_its_batch(app: App, sink: Sin
     assert retry.options["eta"] >= (started + app.settings.delivery_backoff_seconds) * 1000
     assert len(sink.received) == 2
     broker.close()
+
+
+def test_a_row_that_cannot_be_composed_fails_once_and_for_all(app: App, sink: Sink) -> None:
+    """Issue 11, item 11: a header with a CR is the row's fault, not the network's: no retry
+    without end, no customer marked as bouncing, the reason recorded."""
+    [row] = pending(app, 1)
+    with app.sessions.begin() as session:
+        session.execute(
+            update(Outbox).where(Outbox.id == row).values(recipient="x\r\nBcc: all@else.test")
+        )
+        session.add(Customer(email="x\r\nbcc: all@else.test", created_at=datetime.now(UTC)))
+    deliverer = Deliverer(app, Renderer(), transport_for(sink.url))
+    assert [r.state for r in deliverer.deliver(row)] == [Delivered.FAILED]
+    failed = rows(app)[row]
+    assert failed.status is OutboxStatus.FAILED and "cannot compose" in failed.last_error
+    assert sink.received == []
+    with app.sessions() as session:
+        assert not any(c.bouncing for c in session.scalars(select(Customer)))

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from datetime import timedelta
 
-from helpdesk.app import customers, effects, tickets, unit_of_work
+from helpdesk.app import customers, effects, participants, tickets, unit_of_work
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.domain import lifecycle
 from helpdesk.domain.commands.effects import OpenFor
@@ -57,18 +57,27 @@ def _sender_customer(ctx: MailContext, env: Env) -> Customer:
     return ctx.customer
 
 
-def _others(ctx: MailContext, env: Env) -> list[Customer]:
-    """Further people on the mail (To and Cc) who are neither us, nor an agent, nor the sender."""
+def _others(ctx: MailContext, env: Env, ticket: Ticket) -> list[Customer]:
+    """Further people on the mail (To and Cc) who are neither us, nor an agent, nor the sender,
+    nor on the ticket already: as many as the ticket has room for (``max_participants``), since
+    each one receives every later reply."""
     agents = unit_of_work.active_agents(env.session)
+    known = participants.participant_emails(env.session, ticket)
     sender = ctx.sender.email if ctx.sender else ""
     people: dict[str, Address] = {}
     for address in ctx.mail.recipients:
         ours = is_ours(address.email, env.settings.support_addresses)
-        if ours or address.email in agents:
+        if ours or address.email in agents or address.email in known:
             continue
         if address.email != sender:
             people.setdefault(address.email, address)
-    return [customers.customer_for(env.session, a.email, a.name, env.now) for a in people.values()]
+    limit = env.settings.max_participants
+    room = max(limit - len(known - {ticket.customer.email}), 0)
+    if len(people) > room:
+        left = len(people) - room
+        ctx.decide("apply", f"{left} more addresses not added: at most {limit} participants")
+    chosen = list(people.values())[:room]
+    return [customers.customer_for(env.session, a.email, a.name, env.now) for a in chosen]
 
 
 def _post(
@@ -103,7 +112,7 @@ def _new_ticket(ctx: MailContext, env: Env, linked: Ticket | None) -> None:
         env.session, customer, subject, ctx.body, actor, env.now, linked=linked
     )
     _post(ctx, env, ticket, MessageKind.PUBLIC, actor, customer)
-    tickets.add_participants(env.session, ticket, _others(ctx, env), actor, env.now)
+    participants.add_participants(env.session, ticket, _others(ctx, env, ticket), actor, env.now)
     ctx.ticket = ticket
     if linked is None:
         ctx.finish("apply", Outcome.NEW_TICKET, f"opened {ticket.number} for {customer.email}")
@@ -121,6 +130,9 @@ def _customer_reply(ctx: MailContext, env: Env, ticket: Ticket) -> None:
         tickets.update(env.session, ticket, {"satisfaction": stars}, actor, env.now)
         ctx.finish("apply", Outcome.REPLY, f"satisfaction {stars}/5 on {ticket.number}")
         return
+    if ctx.customer_close:
+        _customer_close(ctx, env, ticket)
+        return
     decision = lifecycle.customer_reply(
         ticket.status,
         ticket.resolved_at,
@@ -135,14 +147,24 @@ def _customer_reply(ctx: MailContext, env: Env, ticket: Ticket) -> None:
     actor = tickets.Actor(AuthorKind.CUSTOMER, customer.email)
     if ctx.body.strip() or ctx.mail.attachments:
         _post(ctx, env, ticket, MessageKind.PUBLIC, actor, customer)
-    if ctx.customer_close:
-        resolved = lifecycle.on_customer_close(ticket.status)
-        tickets.set_status(env.session, ticket, resolved, actor, env.now)
-        ctx.finish("apply", Outcome.REPLY, f"the customer resolved {ticket.number}")
-        return
     tickets.set_status(env.session, ticket, decision.status, actor, env.now)
-    tickets.add_participants(env.session, ticket, _others(ctx, env), actor, env.now)
+    participants.add_participants(env.session, ticket, _others(ctx, env, ticket), actor, env.now)
     ctx.finish("apply", Outcome.REPLY, f"added to {ticket.number} ({decision.reason})")
+
+
+def _customer_close(ctx: MailContext, env: Env, ticket: Ticket) -> None:
+    """The customer's ``#close``: it resolves an active ticket and never opens a new one, even
+    on a ticket closed long ago; their words, if any, join the ticket either way."""
+    customer = _sender_customer(ctx, env)
+    actor = tickets.Actor(AuthorKind.CUSTOMER, customer.email)
+    if ctx.body.strip() or ctx.mail.attachments:
+        _post(ctx, env, ticket, MessageKind.PUBLIC, actor, customer)
+    before = ticket.status
+    tickets.set_status(env.session, ticket, lifecycle.on_customer_close(before), actor, env.now)
+    if ticket.status is before:
+        ctx.finish("apply", Outcome.REPLY, f"{ticket.number} was already {before.value}")
+    else:
+        ctx.finish("apply", Outcome.REPLY, f"the customer resolved {ticket.number}")
 
 
 def _agent_mail(ctx: MailContext, env: Env) -> None:

@@ -54,6 +54,7 @@ class Env:
     secret: bytes
     now: datetime
     dkim_dns: DnsFunc | None = None
+    previous_secrets: tuple[bytes, ...] = ()  # rotated out: they verify reply addresses only
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,9 @@ def _by_number(env: Env, number: str | None) -> Ticket | None:
 def gather(ctx: MailContext, env: Env) -> ThreadFacts:
     mail = ctx.mail
     addresses = [*ctx.envelope.envelope_to, *(a.email for a in mail.recipients)]
-    found = recipient_tokens(addresses, env.settings.support_addresses, env.secret)
+    found = recipient_tokens(
+        addresses, env.settings.support_addresses, env.secret, env.previous_secrets
+    )
     by_token = next(((t, _by_number(env, t.ticket_number)) for t in found), (None, None))
     references = [*mail.in_reply_to, *reversed(mail.references)][:50]
     ours = their = None

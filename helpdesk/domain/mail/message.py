@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -10,6 +11,19 @@ MAX_ID = 998  # the longest Message-ID (and line) RFC 5322 allows, and our colum
 
 
 MAX_ADDRESS = 320
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def plausible_address(email: str) -> bool:
+    """An address we would write to: local part and domain, no space or control character (a
+    CR would let it inject headers), within RFC 5321's length."""
+    local, _, domain = email.rpartition("@")
+    return (
+        bool(local and domain)
+        and len(email) <= MAX_ADDRESS
+        and " " not in email
+        and CONTROL.search(email) is None
+    )
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,17 @@ from helpdesk.domain.mail.charsets import (
     unescape_header,
 )
 from helpdesk.domain.mail.html import html_to_text
-from helpdesk.domain.mail.message import MAX_ADDRESS, MAX_ID, Address, Attachment, ParsedMail
+from helpdesk.domain.mail.message import (
+    CONTROL,
+    MAX_ID,
+    Address,
+    Attachment,
+    ParsedMail,
+    plausible_address,
+)
 
 _MSGID = re.compile(r"<[^<>\s\x00]+>")
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 REPORT_TYPES = (
     "message/delivery-status",
     "message/global-delivery-status",
@@ -64,19 +70,9 @@ def _addresses(message: Message, name: str) -> tuple[Address, ...]:
     found = []
     for display, email in pairs:
         email = email.strip().lower()
-        if _plausible_address(email):
+        if plausible_address(email):
             found.append(Address(email, decode_header_value(display)[:200]))
     return tuple(found)
-
-
-def _plausible_address(email: str) -> bool:
-    local, _, domain = email.rpartition("@")
-    return (
-        bool(local and domain)
-        and len(email) <= MAX_ADDRESS
-        and " " not in email
-        and _CONTROL.search(email) is None
-    )
 
 
 def _message_ids(value: object) -> tuple[str, ...]:
@@ -111,7 +107,7 @@ def _filename(part: Message) -> str:
         name = _rfc2231_text(value[0], unquote(value[2]))
     else:
         name = decode_header_value(value or "")
-    name = _CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    name = CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
     name = _shorten(name, 255)
     return name if name not in ("", ".", "..") else ""
 
@@ -297,4 +293,4 @@ def parse(raw: bytes) -> ParsedMail:
 
 def envelope_sender(envelope_from: str) -> Address | None:
     address = envelope_from.strip().lower()
-    return Address(address) if _plausible_address(address) else None
+    return Address(address) if plausible_address(address) else None
