@@ -64,6 +64,7 @@ def template_context(
             "author": message.author_email,
             "author_kind": message.author_kind.value,
             "body": message.body,
+            "verified": message.verified,
         }
     return context
 

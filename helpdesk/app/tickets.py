@@ -129,8 +129,10 @@ def add_message(
     content_hash: str = "",
     inbound_mail_id: int | None = None,
     attachments: Iterable[Attachment] = (),
+    verified: bool = True,
 ) -> Message:
     message = Message(
+        verified=verified,
         ticket=ticket,
         kind=kind,
         author_kind=actor.kind,

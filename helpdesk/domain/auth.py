@@ -70,6 +70,14 @@ def authorise(facts: AuthFacts) -> AuthDecision:
     return AuthDecision(False, None, "no reply address of ours names this agent")
 
 
+def customer_proven(token: Token | None, customer_id: int | None) -> bool:
+    """A customer's (or participant's) mail is proven by a reply address issued to them; ``From:``
+    alone, or someone else's reply address, proves nothing (DESIGN.md, Trust)."""
+    if token is None or customer_id is None:
+        return False
+    return token.party is Party.CUSTOMER and token.party_id == customer_id
+
+
 def _aligned(signer: str, domain: str) -> bool:
     signer, domain = signer.lower().rstrip("."), domain.lower()
     return domain == signer or domain.endswith("." + signer)

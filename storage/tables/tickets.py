@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind, Priority, Status
@@ -84,6 +84,8 @@ class Message(Base):
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     message_id: Mapped[str] = mapped_column(String(998), default="")
     inbound_mail_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_mails.id"))
+    # False: the sender was only named (From:), not proven by a reply address issued to them
+    verified: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime]
 
     attachments: Mapped[list[MessageAttachment]] = relationship(

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from gateway.serve import Gateway
 from helpdesk.app.runtime import App
 from helpdesk.domain.vocabulary import Priority, Status
-from storage.models import Agent, Customer, Message, Outbox, Ticket
+from storage.models import Agent, Customer, Message, Outbox, Ticket, TicketParticipant
 from tests.desk import Desk
 from tests.helpers import GatewayThread, mail
 from tests.sink import Sink
@@ -102,6 +102,46 @@ def test_a_forged_supervisor_at_the_plain_address_blocks_nobody(
     assert "goes in a reply to a mail about one of the customer's tickets" in answer.text()
     desk.send("sue@us.test", desk.agent_token(desk.ticket(), "sue"), "#block permanent spam")
     assert blocked(app, "cy@customer.test")  # the control: with a token, it blocks
+
+
+def unverified_messages(app: App) -> list[str]:
+    with app.sessions() as session:
+        return list(session.scalars(select(Message.author_email).where(~Message.verified)))
+
+
+@pytest.mark.parametrize("route", ["subject", "token"])
+def test_a_forged_or_stranger_customer_mail_adds_text_but_changes_nothing(
+    desk: Desk, app: App, route: str
+) -> None:
+    """Issue 11, item 4: ``From:`` alone, or someone else's reply address, proves nothing."""
+    ticket = desk.ticket()
+    sender, to = CUSTOMER, "support@example.com"  # the customer's own From:, forged
+    if route == "token":  # a stranger who got hold of the customer's reply address
+        sender, to = "mallory@else.test", str(desk.inbox("cy@customer.test")[0].message["Reply-To"])
+    before = snapshot(app)
+    desk.send(
+        sender,
+        to,
+        "#close\nPlease also send everything to my colleague.",
+        subject=f"Re: [{ticket.number}] Order",
+        cc="spy@else.test",
+    )
+    after = snapshot(app)
+    assert (after.status, after.messages) == (before.status, before.messages + 1)
+    with app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(TicketParticipant)) == 0
+    assert len(unverified_messages(app)) == 1
+    [alert] = [m for m in desk.inbox("ann@us.test") if "colleague" in m.text()]
+    assert "UNVERIFIED SENDER" in alert.text()
+    assert desk.inbox("spy@else.test") == []
+
+
+def test_control_the_customers_own_reply_address_closes_and_adds_participants(
+    desk: Desk, app: App
+) -> None:
+    reply = str(desk.inbox("cy@customer.test")[0].message["Reply-To"])
+    desk.send(CUSTOMER, reply, "#close\nSolved, thanks.", cc="colleague@customer.test")
+    assert snapshot(app).status is Status.RESOLVED and unverified_messages(app) == []
 
 
 def test_token_issued_to_another_agent(desk: Desk, app: App) -> None:

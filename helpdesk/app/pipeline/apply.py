@@ -9,6 +9,7 @@ from datetime import timedelta
 from helpdesk.app import customers, effects, participants, tickets, unit_of_work
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.domain import lifecycle
+from helpdesk.domain.auth import customer_proven
 from helpdesk.domain.commands.effects import OpenFor
 from helpdesk.domain.mail.message import Address, Attachment
 from helpdesk.domain.tokens import is_ours
@@ -87,6 +88,7 @@ def _post(
     kind: MessageKind,
     actor: tickets.Actor,
     customer: Customer | None,
+    verified: bool = True,
 ) -> None:
     kept, note = kept_attachments(ctx.mail.attachments, env.settings.max_attachment_bytes)
     tickets.add_message(
@@ -101,6 +103,7 @@ def _post(
         content_hash=ctx.content_hash,
         inbound_mail_id=ctx.envelope.mail_id,
         attachments=kept,
+        verified=verified,
     )
 
 
@@ -123,14 +126,16 @@ def _new_ticket(ctx: MailContext, env: Env, linked: Ticket | None) -> None:
 
 
 def _customer_reply(ctx: MailContext, env: Env, ticket: Ticket) -> None:
+    token = ctx.match.token if ctx.match else None
+    proven = customer_proven(token, ctx.customer.id if ctx.customer else None)
     stars = rating(ctx.mail.subject, ctx.body)
-    if ticket.status in (Status.RESOLVED, Status.CLOSED) and stars is not None:
+    if ticket.status in (Status.RESOLVED, Status.CLOSED) and stars is not None and proven:
         customer = _sender_customer(ctx, env)
         actor = tickets.Actor(AuthorKind.CUSTOMER, customer.email)
         tickets.update(env.session, ticket, {"satisfaction": stars}, actor, env.now)
         ctx.finish("apply", Outcome.REPLY, f"satisfaction {stars}/5 on {ticket.number}")
         return
-    if ctx.customer_close:
+    if ctx.customer_close and proven:
         _customer_close(ctx, env, ticket)
         return
     decision = lifecycle.customer_reply(
@@ -145,6 +150,12 @@ def _customer_reply(ctx: MailContext, env: Env, ticket: Ticket) -> None:
         return
     customer = _sender_customer(ctx, env)
     actor = tickets.Actor(AuthorKind.CUSTOMER, customer.email)
+    if not proven:
+        if ctx.body.strip() or ctx.mail.attachments:
+            _post(ctx, env, ticket, MessageKind.PUBLIC, actor, customer, verified=False)
+        why = "the sender is only named by From:, not proven by their reply address"
+        ctx.finish("apply", Outcome.REPLY, f"added to {ticket.number}, unverified: {why}")
+        return
     if ctx.body.strip() or ctx.mail.attachments:
         _post(ctx, env, ticket, MessageKind.PUBLIC, actor, customer)
     tickets.set_status(env.session, ticket, decision.status, actor, env.now)
