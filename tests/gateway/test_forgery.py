@@ -18,8 +18,16 @@ from sqlalchemy import func, select, update
 
 from gateway.serve import Gateway
 from helpdesk.app.runtime import App
-from helpdesk.domain.vocabulary import Priority, Status
-from storage.models import Agent, Customer, Message, Outbox, Ticket, TicketParticipant
+from helpdesk.domain.vocabulary import MailStatus, Priority, Status
+from storage.models import (
+    Agent,
+    Customer,
+    InboundMail,
+    Message,
+    Outbox,
+    Ticket,
+    TicketParticipant,
+)
 from tests.desk import Desk
 from tests.helpers import GatewayThread, mail
 from tests.sink import Sink
@@ -144,6 +152,39 @@ def test_control_the_customers_own_reply_address_closes_and_adds_participants(
     assert snapshot(app).status is Status.RESOLVED and unverified_messages(app) == []
 
 
+def test_a_customers_reply_all_to_an_agents_address_is_their_reply(desk: Desk, app: App) -> None:
+    """Issue 11, item 5: not dropped, and nobody is told of a forgery that was not one."""
+    before = snapshot(app)
+    desk.send(
+        CUSTOMER, desk.agent_token(desk.ticket(), "ann"), "Adding: the parcel number is 4711."
+    )
+    assert snapshot(app).messages == before.messages + 1
+    assert notices(app, "ann@us.test") == 0
+    assert unverified_messages(app) == ["cy@customer.test"]  # the address was not issued to Cy
+
+
+def test_a_stranger_at_an_agents_address_is_quarantined_with_the_reason(
+    desk: Desk, app: App
+) -> None:
+    before = snapshot(app)
+    desk.send("mallory@else.test", desk.agent_token(desk.ticket(), "ann"), "#close\nHi")
+    assert snapshot(app) == before and notices(app, "ann@us.test") == 0
+    with app.sessions() as session:
+        stored = session.scalars(select(InboundMail).order_by(InboundMail.id.desc())).first()
+        assert stored is not None and stored.status is MailStatus.QUARANTINED
+        assert "mallory@else.test wrote to an agent's reply address" in stored.reason
+
+
+def test_an_agent_cannot_reply_on_a_ticket_they_may_not_see(desk: Desk, app: App) -> None:
+    """Issue 11, item 6: the visibility rule holds for a plain reply as for a command."""
+    desk.send("sue@us.test", desk.agent_token(desk.ticket(), "sue"), "#assign ben")
+    before = snapshot(app)
+    desk.send("ann@us.test", desk.agent_token(desk.ticket(), "ann"), "Hello Cy, Ann here.")
+    assert snapshot(app) == before
+    assert not any("Ann here" in m.text() for m in desk.inbox("cy@customer.test"))
+    assert "assigned to someone else: nothing was posted" in desk.inbox("ann@us.test")[-1].text()
+
+
 def test_token_issued_to_another_agent(desk: Desk, app: App) -> None:
     before = snapshot(app)
     desk.send("ann@us.test", desk.agent_token(desk.ticket(), "ben"), "#priority urgent")
@@ -198,8 +239,9 @@ def test_a_rotated_out_secret_still_verifies_when_listed_as_previous(
 def test_customer_replaying_an_agent_token(desk: Desk, app: App) -> None:
     before = snapshot(app)
     desk.send(CUSTOMER, desk.agent_token(desk.ticket(), "ann"), "#status closed\n#priority low")
-    assert snapshot(app) == before
-    assert notices(app, "ann@us.test") == 1
+    after = snapshot(app)
+    assert (after.status, after.priority) == (before.status, before.priority)
+    assert unverified_messages(app) == ["cy@customer.test"]  # kept as text, changing nothing
 
 
 def test_commands_in_a_quoted_part_are_not_commands(desk: Desk, app: App) -> None:

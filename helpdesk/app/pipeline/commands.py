@@ -41,7 +41,10 @@ def directory(env: Env) -> Directory:
 def stage(ctx: MailContext, env: Env) -> None:
     token = ctx.match.token if ctx.match else None
     agent_token = token is not None and token.party is Party.AGENT
-    if ctx.agent is None and not agent_token:
+    if ctx.agent is None and agent_token:
+        _not_an_agent(ctx)
+        return
+    if ctx.agent is None:
         _customer_lines(ctx)
         return
     decision = authorise(_facts(ctx, env))
@@ -95,6 +98,20 @@ def _parse(ctx: MailContext) -> grammar.Parsed:
 
 def _view(ctx: MailContext) -> TicketView | None:
     return view_of(ctx.ticket) if ctx.ticket is not None else None
+
+
+def _not_an_agent(ctx: MailContext) -> None:
+    """Someone who is not an agent wrote to an agent's reply address: most often the customer,
+    answering all. A party of the ticket is heard (as an unverified reply: the address was not
+    issued to them); anyone else is kept aside with the reason, and nobody is answered."""
+    assert ctx.sender is not None and ctx.match is not None
+    facts = ctx.match.ticket
+    if facts is not None and ctx.sender.email in facts.parties:
+        ctx.decide("commands", f"{ctx.sender.email} is on {facts.number}: a reply, not commands")
+        return
+    where = facts.number if facts else "a ticket"
+    why = f"{ctx.sender.email} wrote to an agent's reply address for {where} and is not on it"
+    ctx.finish("commands", Outcome.QUARANTINED, why)
 
 
 def _customer_lines(ctx: MailContext) -> None:

@@ -97,6 +97,9 @@ def plan(
             actions.append(Action(command.name, checked, command.line.text))
     if scope is Scope.NEW and not parsed.commands and not problems:
         problems.append(Problem(None, _NOTHING))
+    if ticket is not None and not can_see(me, ticket) and not problems:  # a plain reply, too
+        hidden = f"{ticket.number} is assigned to someone else: nothing was posted"
+        problems.append(Problem(None, f"{hidden}; ask a supervisor"))
     moves = [a.name for a in actions if isinstance(a.effect, Move)]
     if len(moves) > 1:
         problems.append(Problem(None, f"#{' and #'.join(moves)} contradict each other"))

@@ -104,3 +104,9 @@ def test_the_plan_says_what_the_mail_does() -> None:
     assert result.changed_lines == ["#internal", "#priority high"]
     assert [a.name for a in result.actions if a.answers] == ["help"]
     assert checked("#resolve done").sets_status
+
+
+def test_a_plain_reply_on_a_ticket_the_agent_may_not_see_is_refused() -> None:
+    [problem] = checked("Hello, I will look into it.", ANN, BENS).problems
+    assert "TKT-BBBBBB is assigned to someone else: nothing was posted" in str(problem)
+    assert checked("Hello, I will look into it.", BEN, BENS).problems == []
