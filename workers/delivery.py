@@ -216,10 +216,11 @@ class Deliverer:
         )
 
     def _with_attachments(self, claim: Claim, draft: Draft) -> Draft:
-        """Agents get every attachment of the message; a customer gets an agent's, never their
-        own."""
+        """Agents get every attachment of the message; a customer gets those of an agent's public
+        reply, never their own and never a note's."""
         message = claim.context.get("message") or {}
-        wanted = claim.audience == Audience.AGENT or message.get("author_kind") == "agent"
+        public_by_agent = message.get("author_kind") == "agent" and message.get("kind") == "public"
+        wanted = claim.audience == Audience.AGENT or public_by_agent
         if not wanted or claim.quoted_message_id is None:
             return draft
         with self.reader.connect() as connection:

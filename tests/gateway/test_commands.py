@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.app.runtime import App
-from helpdesk.domain.vocabulary import Priority, Status
+from helpdesk.domain.vocabulary import MessageKind, Priority, Status
 from storage.models import Agent, Customer, InboundMail, Message
 from tests.desk import Desk
 from tests.helpers import mail
@@ -161,3 +161,27 @@ def test_an_agents_reply_records_which_agent_wrote_it(desk: Desk, app: App) -> N
         written = session.scalars(select(Message).order_by(Message.id.desc())).first()
         assert written is not None and written.body.startswith("We are on it")
         assert (written.agent_id, written.customer_id) == (ann.id, None)
+
+
+def test_opening_a_ticket_with_internal_keeps_the_text_and_attachment_from_the_customer(
+    desk: Desk, app: App
+) -> None:
+    """Issue 11, item 2: the note, and the file with it, are for agents only."""
+    opening = mail(
+        sender="ann@us.test",
+        subject="Call about the refund",
+        body="#customer carol@customer.test Carol\n#internal\n\nFraud watch list: check ID first.",
+    )
+    opening.add_attachment(b"passport scan", maintype="image", subtype="png", filename="id.png")
+    desk.gateway.send(opening)
+    desk.settle()
+    ticket = desk.ticket()
+    assert "Fraud" not in ticket.description and "on your behalf" in ticket.description
+    with app.sessions() as session:
+        kinds = [
+            m.kind for m in session.scalars(select(Message).where(Message.ticket_id == ticket.id))
+        ]
+    assert kinds == [MessageKind.INTERNAL]
+    [ack] = desk.inbox("carol@customer.test")
+    assert "Fraud" not in ack.text()
+    assert not any(part.get_filename() for part in ack.message.walk())

@@ -205,12 +205,18 @@ def _agent_mail(ctx: MailContext, env: Env) -> None:
 def _open_for_customer(
     ctx: MailContext, env: Env, actor: tickets.Actor, opening: OpenFor
 ) -> Ticket:
+    """With ``#internal`` the agent's text (and attachments) is a note, and the ticket's public
+    description only says who opened it: the customer sees the description and the first
+    public message, never the note."""
     email = opening.email
     customer = customers.customer_for(env.session, email, opening.name, env.now)
     subject = ctx.mail.subject.strip() or "(no subject)"
-    ticket = tickets.open_ticket(env.session, customer, subject, ctx.body, actor, env.now)
+    internal = ctx.plan is not None and ctx.plan.internal
+    description = f"Opened on your behalf by {actor.label}." if internal else ctx.body
+    ticket = tickets.open_ticket(env.session, customer, subject, description, actor, env.now)
     if ctx.body.strip() or ctx.mail.attachments:
-        _post(ctx, env, ticket, MessageKind.PUBLIC, actor, None)
+        kind = MessageKind.INTERNAL if internal else MessageKind.PUBLIC
+        _post(ctx, env, ticket, kind, actor, None)
     ctx.finish("apply", Outcome.NEW_TICKET, f"opened {ticket.number} for {email} by {actor.label}")
     return ticket
 
