@@ -27,7 +27,11 @@ def state(ticket: Ticket) -> str:
     )
 
 
-def summary(plan: Plan, ticket: Ticket | None, posted: str) -> dict[str, Any]:
+def summary(plan: Plan, ticket: Ticket | None, posted: str, refusal: str = "") -> dict[str, Any]:
+    """What the agent is told: ``refusal`` is why a checked plan was not carried out after all
+    (the mail was a duplicate, or the ticket it would open was not valid)."""
+    if refusal:
+        return {"applied": [], "problems": [refusal], "state": "", "nothing_applied": True}
     applied = plan.changed_lines
     if posted:
         applied.insert(0, posted)

@@ -185,3 +185,19 @@ def test_opening_a_ticket_with_internal_keeps_the_text_and_attachment_from_the_c
     [ack] = desk.inbox("carol@customer.test")
     assert "Fraud" not in ack.text()
     assert not any(part.get_filename() for part in ack.message.walk())
+
+
+def test_command_mails_with_the_same_text_are_not_duplicates(desk: Desk) -> None:
+    """Issue 11, item 17: the same short body under other commands is a new instruction."""
+    as_ann(desk, "#status pending\nThanks")
+    answer = as_ann(desk, "#priority high\nThanks")
+    assert desk.ticket().priority is Priority.HIGH and "Applied:" in answer
+
+
+def test_the_answer_says_nothing_was_applied_when_the_new_ticket_was_not_valid(desk: Desk) -> None:
+    """Issue 11, item 17: a #customer mail with no text opens nothing, and says so."""
+    before = desk.ticket().number
+    desk.send("ann@us.test", "support@example.com", "#customer dan@customer.test", subject="Call")
+    answer = desk.inbox("ann@us.test")[-1].text()
+    assert "Nothing was applied" in answer and "Applied:" not in answer
+    assert "fewer than 1 characters" in answer and desk.ticket().number == before

@@ -181,6 +181,7 @@ def _customer_close(ctx: MailContext, env: Env, ticket: Ticket) -> None:
 def _agent_mail(ctx: MailContext, env: Env) -> None:
     """An authenticated agent's mail: the reply or note first, then every command, in order."""
     assert ctx.agent is not None and ctx.plan is not None
+    ctx.applied = True
     actor = tickets.Actor(AuthorKind.AGENT, ctx.agent.email, ctx.agent.id)
     ticket = ctx.ticket
     opening = ctx.plan.new_ticket_for

@@ -80,6 +80,7 @@ class MailContext:
     outcome: Outcome | None = None
     reason: str = ""
     plan: Plan | None = None
+    applied: bool = False  # the apply stage carried out the agent's plan
     customer_close: bool = False
     help_requested: bool = False
     notice_agent_id: int | None = None

@@ -20,6 +20,9 @@ from storage.models import Message, Ticket
 
 def stage(ctx: MailContext, env: Env) -> None:
     assert ctx.sender is not None
+    if ctx.plan is not None and ctx.plan.actions:
+        ctx.decide("dedupe", "commands: never a repeat of other content (the edge dedupes resends)")
+        return
     if ctx.customer is None and ctx.agent is None:
         return  # nobody with this address has written before: nothing to repeat
     number = _repeated_on(ctx, env, ctx.sender.email)

@@ -65,11 +65,12 @@ def _feedback(ctx: MailContext, env: Env, planner: Planner, agent: Agent) -> Out
     me = agent_info(env, agent)
     ticket = ctx.ticket or feedback.shown_ticket(env.session, ctx.plan, me)
     posted = ""
-    if ctx.body.strip() and not ctx.plan.problems:
+    if ctx.body.strip() and ctx.applied:
         posted = "internal note added" if ctx.plan.internal else "reply sent to the customer"
+    refusal = "" if ctx.applied or ctx.plan.problems else ctx.reason  # stopped before apply
     extra = {
-        **feedback.summary(ctx.plan, ctx.ticket, posted),
-        "answers": feedback.answers(env.session, ctx.plan, me),
+        **feedback.summary(ctx.plan, ctx.ticket, posted, refusal),
+        "answers": feedback.answers(env.session, ctx.plan, me) if ctx.applied else [],
         "subject": ctx.mail.subject,
     }
     return planner.feedback(agent, ticket, extra, ctx.mail.message_id)
