@@ -33,6 +33,7 @@ def envelope_of(mail: InboundMail) -> Envelope:
         envelope_to=tuple(mail.envelope_to),
         received_at=mail.received_at,
         source=mail.source,
+        peer=mail.peer,
     )
 
 

@@ -6,6 +6,7 @@ The environment wins over ``.env``, which wins over the TOML file named by ``HEL
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from pydantic import field_validator
@@ -47,7 +48,8 @@ class Settings(BaseSettings):
     categories: str = "general,billing,technical,feature_request,bug"
 
     require_sender_auth: bool = False
-    trusted_authserv_ids: str = ""
+    trusted_authserv_ids: str = ""  # whose Authentication-Results headers count…
+    trusted_relays: str = ""  # …on mail from these peers (addresses or networks), or by IMAP
 
     templates_dir: Path | None = None
     ack_limit_per_hour: int = 5
@@ -85,9 +87,15 @@ class Settings(BaseSettings):
         return tuple(a.strip() for a in self.support_address.split(",") if a.strip())
 
     @property
-    def trusted_relays(self) -> frozenset[str]:
+    def trusted_authserv(self) -> frozenset[str]:
         return frozenset(
             a.strip().lower() for a in self.trusted_authserv_ids.split(",") if a.strip()
+        )
+
+    @property
+    def relay_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(
+            ip_network(a.strip(), strict=False) for a in self.trusted_relays.split(",") if a.strip()
         )
 
     @property

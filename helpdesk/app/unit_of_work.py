@@ -109,4 +109,3 @@ def stored_blobs(session: Session, digests: Iterable[str] = ()) -> dict[str, boo
         )
 
     return _read_ahead(session, unit(session).blobs, digests, False, lookup)
-

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 import authres
 import dkim
@@ -76,6 +77,19 @@ def customer_proven(token: Token | None, customer_id: int | None) -> bool:
     if token is None or customer_id is None:
         return False
     return token.party is Party.CUSTOMER and token.party_id == customer_id
+
+
+def relayed(source: str, peer: str, relays: Iterable[IPv4Network | IPv6Network]) -> bool:
+    """Did the mail reach us through a relay whose Authentication-Results we may believe? Mail
+    taken from the IMAP mailbox was received by its server; SMTP mail must come from a peer in
+    ``relays``. On a direct connection the sender wrote every header, that one included."""
+    if source == "imap":
+        return True
+    try:
+        address = ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in relays)
 
 
 def _aligned(signer: str, domain: str) -> bool:

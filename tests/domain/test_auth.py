@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from helpdesk.domain.auth import AuthFacts, Verdict, authorise, authres_verdict, dkim_verdict
+from ipaddress import ip_network
+
+from helpdesk.domain.auth import (
+    AuthFacts,
+    Verdict,
+    authorise,
+    authres_verdict,
+    dkim_verdict,
+    relayed,
+)
 from helpdesk.domain.commands.base import Scope
 from helpdesk.domain.tokens import Party, Token
 
@@ -62,3 +71,10 @@ def test_no_signature_is_none_and_garbage_is_fail() -> None:
     assert dkim_verdict(HEAD + b"\r\nhi\r\n", "us.test") is Verdict.NONE
     broken = b"DKIM-Signature: v=1; a=rsa-sha256; d=us.test; s=x; b=AAAA; bh=AAAA\r\n" + HEAD
     assert dkim_verdict(broken + b"\r\nhi\r\n", "us.test", lambda *a, **k: b"") is Verdict.FAIL
+
+
+def test_authentication_results_count_only_from_a_relay() -> None:
+    relays = [ip_network("192.0.2.0/28"), ip_network("2001:db8::25/128")]
+    assert relayed("smtp", "192.0.2.7", relays) and relayed("smtp", "2001:db8::25", relays)
+    assert not relayed("smtp", "192.0.2.77", relays) and not relayed("smtp", "", relays)
+    assert relayed("imap", "", [])  # the mailbox's own server received it

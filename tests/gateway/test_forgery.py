@@ -362,17 +362,36 @@ def test_dkim_failure_when_required(
     assert notices(app, "ann@us.test") == 2
 
 
-def test_authentication_results_only_from_a_trusted_relay(strict_desk: Desk, app: App) -> None:
-    claim = "{} ; dkim=pass header.d=us.test header.s=mail"
+CLAIM = "{} ; dkim=pass header.d=us.test header.s=mail"
+
+
+def test_authentication_results_on_a_direct_connection_are_not_believed(
+    strict_desk: Desk, app: App
+) -> None:
+    """Issue 11, item 3: the client wrote that header itself, trusted authserv-id and all."""
+    trusted = CLAIM.format("mx.example.com")
     strict_desk.gateway.send(
-        agent_mail(strict_desk, "#priority low", Authentication_Results=claim.format("evil.test"))
+        agent_mail(strict_desk, "#priority high", Authentication_Results=trusted)
     )
     strict_desk.settle()
     assert snapshot(app).priority is Priority.MEDIUM
-    strict_desk.gateway.send(
-        agent_mail(
-            strict_desk, "#priority high", Authentication_Results=claim.format("mx.example.com")
-        )
-    )
-    strict_desk.settle()
+
+
+def test_authentication_results_only_from_a_trusted_relay(
+    strict_desk: Desk, app: App, sink: Sink
+) -> None:
+    settings = strict_desk.app.settings.model_copy(update={"trusted_relays": "127.0.0.0/8"})
+    relay = App(settings, app.engine, app.sessions, app.secret, dkim_dns=strict_desk.app.dkim_dns)
+    running = GatewayThread(relay, Gateway(relay, None, transport_for(sink.url)))
+    running.start()
+    try:
+        untrusted = CLAIM.format("evil.test")
+        running.send(agent_mail(strict_desk, "#priority low", Authentication_Results=untrusted))
+        running.settle()
+        assert snapshot(app).priority is Priority.MEDIUM
+        trusted = CLAIM.format("mx.example.com")
+        running.send(agent_mail(strict_desk, "#priority high", Authentication_Results=trusted))
+        running.settle()
+    finally:
+        running.stop()
     assert snapshot(app).priority is Priority.HIGH

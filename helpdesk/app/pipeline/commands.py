@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from helpdesk.app.feedback import view_of
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
-from helpdesk.domain.auth import AuthFacts, Verdict, authorise, sender_verdict
+from helpdesk.domain.auth import AuthFacts, Verdict, authorise, relayed, sender_verdict
 from helpdesk.domain.commands import grammar
 from helpdesk.domain.commands.plan import plan
 from helpdesk.domain.permissions import AgentInfo, Directory, TicketView
@@ -72,9 +72,10 @@ def _facts(ctx: MailContext, env: Env) -> AuthFacts:
     verdict = Verdict.NONE
     if env.settings.require_sender_auth:
         domain = ctx.sender.email.rpartition("@")[2]
-        verdict = sender_verdict(
-            ctx.envelope.raw, domain, env.settings.trusted_relays, env.dkim_dns
-        )
+        envelope = ctx.envelope
+        from_relay = relayed(envelope.source, envelope.peer, env.settings.relay_networks)
+        trusted = env.settings.trusted_authserv if from_relay else frozenset()
+        verdict = sender_verdict(envelope.raw, domain, trusted, env.dkim_dns)
     return AuthFacts(
         sender=ctx.sender.email,
         agent_id=ctx.agent.id if ctx.agent else None,

@@ -43,6 +43,7 @@ class Envelope:
     envelope_to: tuple[str, ...]
     received_at: datetime
     source: str
+    peer: str = ""  # the address of the client that handed the mail over (SMTP)
 
 
 @dataclass(frozen=True)
