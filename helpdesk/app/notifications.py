@@ -8,12 +8,13 @@ was true when the change was made. Customer-facing rows never carry an internal 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from helpdesk.app.answer_limits import AnswerLimits
 from helpdesk.app.settings import Settings
 from helpdesk.app.template_context import Recipient, message_id_for, template_context
 from helpdesk.app.unit_of_work import active_agents, unit
@@ -42,6 +43,7 @@ class Planner:
         self.now = now
         self.domain = settings.support_addresses[0].rpartition("@")[2]
         self._firsts: dict[Ticket, Message | None] = {}
+        self.limits = AnswerLimits(session, settings, now)
 
     def plan(self, events: Iterable[TicketEvent], *, automated: bool = False) -> list[Outbox]:
         rows: list[Outbox] = []
@@ -95,39 +97,18 @@ class Planner:
         customer = ticket.customer
         if customer.bouncing or self._is_ours(customer.email):
             return []
-        sent = self._acks_sent([customer.email])
-        if sent[customer.email] >= self.settings.ack_limit_per_hour:
+        if not self.limits.allow(customer.email):
             return []
-        sent[customer.email] += 1
         first = self._first_message(ticket)
         return [self._row(ticket, self._customer(customer), Template.CUSTOMER_ACK, first)]
 
     def preload(self, emails: Iterable[str]) -> None:
         """Read ahead what planning for mail from ``emails`` will ask: one query for a batch."""
-        self._acks_sent(emails)
-
-    def _acks_sent(self, emails: Iterable[str]) -> dict[str, int]:
-        """Acknowledgements to each address in the last hour (the rate limit), counted once per
-        unit of work and kept up to date as this one plans more."""
-        sent = unit(self.session).acks_sent
-        wanted = {email for email in emails if email not in sent}
-        if wanted:
-            sent.update(dict.fromkeys(wanted, 0))
-            counted = self.session.execute(
-                select(Outbox.recipient, func.count())
-                .where(
-                    Outbox.recipient.in_(wanted),
-                    Outbox.template == Template.CUSTOMER_ACK,
-                    Outbox.created_at >= self.now - timedelta(hours=1),
-                )
-                .group_by(Outbox.recipient)
-            )
-            sent.update({email: count for email, count in counted})
-        return sent
+        self.limits.preload(emails)
 
     def rejected(self, email: str, name: str, subject: str, reasons: str) -> Outbox | None:
         """The explanatory reply to a mail that could not become a ticket."""
-        if self._is_ours(email):
+        if self._is_ours(email) or not self.limits.allow(email):
             return None
         row = Outbox(
             message_id=message_id_for("rejected", self.domain),
@@ -144,18 +125,22 @@ class Planner:
 
     def feedback(
         self, agent: Agent, ticket: Ticket | None, extra: dict[str, Any], in_reply_to: str
-    ) -> Outbox:
+    ) -> Outbox | None:
         """The short answer to an agent's command mail, threaded under it."""
+        if not self.limits.allow(agent.email, agent=True):
+            return None
         recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
         return self._direct(Template.AGENT_FEEDBACK, recipient, ticket, extra, in_reply_to)
 
-    def notice(self, agent: Agent, extra: dict[str, Any]) -> Outbox:
+    def notice(self, agent: Agent, extra: dict[str, Any]) -> Outbox | None:
         """Tell an agent that a mail in their name was not applied (it may be forged)."""
+        if not self.limits.allow(agent.email, agent=True):
+            return None
         recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
         return self._direct(Template.AGENT_REJECTED_NOTICE, recipient, None, extra, "")
 
     def help_reply(self, email: str, name: str, in_reply_to: str) -> Outbox | None:
-        if self._is_ours(email):
+        if self._is_ours(email) or not self.limits.allow(email):
             return None
         recipient = Recipient(email, name, Party.CUSTOMER, 0)
         return self._direct(Template.CUSTOMER_HELP, recipient, None, {}, in_reply_to)

@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     trusted_relays: str = ""  # …on mail from these peers (addresses or networks), or by IMAP
 
     templates_dir: Path | None = None
-    ack_limit_per_hour: int = 5
+    answer_limit_per_hour: int = 5  # automatic answers to one address (acks, refusals, help)
+    agent_answer_limit_per_hour: int = 60  # to one agent (the results of their commands)
+    answer_cap_per_hour: int = 5000  # automatic answers to anyone, in all
     max_participants: int = 20  # people besides the customer on one ticket, each told of replies
     reconcile_seconds: float = 15.0
     delivery_attempts: int = 12

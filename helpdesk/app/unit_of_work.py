@@ -38,7 +38,8 @@ class UnitOfWork:
     events: list[TicketEvent] = field(default_factory=list)  # what notifications derive from
     seen: Seen = field(default_factory=dict)  # repeated contents read ahead (dedupe)
     checked: set[tuple[str, str]] = field(default_factory=set)  # (sender, hash) read ahead
-    acks_sent: dict[str, int] = field(default_factory=dict)  # in the last hour, by recipient
+    answers_sent: dict[str, int] = field(default_factory=dict)  # in the last hour, by recipient
+    answers_total: int | None = None  # automatic answers to anyone in the last hour
 
 
 def unit(session: Session) -> UnitOfWork:

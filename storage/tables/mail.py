@@ -80,7 +80,8 @@ class Outbox(Base):
     __table_args__ = (
         Index(None, "status", "next_attempt_at"),
         Index(None, "ticket_id"),
-        Index(None, "recipient", "template", "created_at"),  # the acknowledgement rate limit
+        Index(None, "recipient", "template", "created_at"),  # the answers to one address
+        Index(None, "created_at"),  # the answers to anyone in the last hour (the cap)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

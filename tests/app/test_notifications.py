@@ -101,7 +101,7 @@ def test_a_batch_of_new_senders_is_planned_without_reading_back_and_each_ack_nam
 def test_the_acknowledgement_limit_counts_the_rows_of_the_same_batch(
     app: App, intake: Intake
 ) -> None:
-    limit = app.settings.ack_limit_per_hour
+    limit = app.settings.answer_limit_per_hour
     futures = [
         intake.submit(
             Arrival(mail(subject=f"Case {i}").as_bytes(), "alice@customer.test", TO, "test")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import ColumnElement, func, select
 
 from helpdesk.app.runtime import App
-from storage.models import Customer, Outbox, TicketParticipant
+from storage.models import Customer, Outbox, Ticket, TicketParticipant
 from tests.desk import Desk
 from tests.sink import Sink
 
@@ -42,3 +42,25 @@ def test_three_thousand_cc_make_twenty_participants(desk: Desk, app: App) -> Non
     reply = str(desk.inbox("ann@us.test")[-1].message["Reply-To"])
     desk.send("ann@us.test", reply, "We are looking into it.")
     assert count(app, Outbox, Outbox.template == "customer/agent_reply") == 21
+
+
+def test_forged_mail_gets_a_third_party_a_bounded_number_of_answers(desk: Desk) -> None:
+    """Item 7: refusals, #help and acknowledgements share one limit per address."""
+    for i in range(4):
+        desk.send("victim@else.test", "support@example.com", "Hi", subject="")  # refused
+        desk.send("victim@else.test", "support@example.com", "#help", subject=f"help {i}")
+        desk.send("victim@else.test", "support@example.com", f"Order {i} is late.", subject="Late")
+    assert len(desk.inbox("victim@else.test")) == 5
+
+
+def test_no_answers_at_all_past_the_hourly_cap(app: App, sink: Sink) -> None:
+    settings = app.settings.model_copy(update={"answer_cap_per_hour": 3})
+    capped = App(settings, app.engine, app.sessions, app.secret)
+    running = Desk(capped, sink).start()
+    try:
+        for i in range(5):
+            running.send(f"new{i}@customer.test", "support@example.com", "Help me.", subject="Hi")
+    finally:
+        running.stop()
+    answered = [i for i in range(5) if running.inbox(f"new{i}@customer.test")]
+    assert answered == [0, 1, 2] and count(app, Ticket) == 5  # every mail is still a ticket

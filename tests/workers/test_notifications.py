@@ -227,7 +227,7 @@ def test_acknowledgements_are_rate_limited_per_sender(gateway: GatewayThread, ap
     gateway.settle()
     assert len(tickets(app)) == 8
     acks = [r for r in outbox(app) if r.template == "customer/ack"]
-    assert len(acks) == app.settings.ack_limit_per_hour
+    assert len(acks) == app.settings.answer_limit_per_hour
 
 
 def test_embedded_default_writes_the_mail_to_the_maildir(gateway: GatewayThread, app: App) -> None:
