@@ -64,3 +64,53 @@ def test_no_answers_at_all_past_the_hourly_cap(app: App, sink: Sink) -> None:
         running.stop()
     answered = [i for i in range(5) if running.inbox(f"new{i}@customer.test")]
     assert answered == [0, 1, 2] and count(app, Ticket) == 5  # every mail is still a ticket
+
+
+def dsn(failed: str, quoted_id: str = "") -> bytes:
+    """A delivery status notification, as an MTA writes one (RFC 3464)."""
+    quoted = f"Message-ID: {quoted_id}\r\n" if quoted_id else ""
+    return (
+        "From: Mail Delivery System <mailer-daemon@mx.else.test>\r\n"
+        "To: support@example.com\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.else.test\r\n\r\n"
+        f"Final-Recipient: rfc822; {failed}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: support@example.com\r\nTo: {failed}\r\n{quoted}Subject: Re: help\r\n"
+        "--B--\r\n"
+    ).encode()
+
+
+def bouncing(app: App, email: str) -> bool:
+    with app.sessions() as session:
+        found = session.scalar(select(Customer).where(Customer.email == email))
+        return found is not None and found.bouncing
+
+
+def test_a_fake_bounce_marks_nobody(desk: Desk, app: App) -> None:
+    """Item 10: anyone can write a bounce to the support address naming any customer."""
+    desk.send("cy@customer.test", "support@example.com", "My order is late.", subject="Late")
+    desk.gateway.send(dsn("cy@customer.test"), to=["support@example.com"], mail_from="")
+    desk.settle()
+    assert not bouncing(app, "cy@customer.test")
+
+
+@pytest.mark.parametrize("route", ["signed address", "quoted message-id"])
+def test_a_bounce_of_our_mail_counts_until_the_customer_writes_again(
+    desk: Desk, app: App, route: str
+) -> None:
+    desk.send("cy@customer.test", "support@example.com", "My order is late.", subject="Late")
+    [ack] = desk.inbox("cy@customer.test")
+    if route == "signed address":  # bounces go back to the envelope sender of our mail
+        desk.gateway.send(dsn("cy@customer.test"), to=[ack.envelope_from], mail_from="")
+    else:
+        quoted = str(ack.message["Message-ID"])
+        desk.gateway.send(dsn("cy@customer.test", quoted), to=["support@example.com"], mail_from="")
+    desk.settle()
+    assert bouncing(app, "cy@customer.test")
+    desk.send("cy@customer.test", str(ack.message["Reply-To"]), "Any news?")
+    assert not bouncing(app, "cy@customer.test")

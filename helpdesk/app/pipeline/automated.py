@@ -1,7 +1,9 @@
 """Bounces and auto-replies: noted on their ticket, never answered, never creating work.
 
-A bounce marks the failed address as bouncing. An auto-reply that matches no ticket is recorded
-and ignored (an out-of-office answer to nothing of ours is not a support request).
+A bounce marks a failed address as bouncing only when it names mail of ours to that address: it
+came back to the signed address of a ticket the address is on, or it quotes the Message-ID of an
+outbox row sent to it. Anyone can write a bounce; only ours were sent. An auto-reply that matches
+no ticket is recorded and ignored (an out-of-office answer to nothing of ours is not a request).
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from helpdesk.app import tickets
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.domain.mail.classify import MailKind
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind
-from storage.models import Customer
+from storage.models import Customer, Outbox
 
 _FINAL_RECIPIENT = re.compile(
     r"^(?:final|original)-recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?", re.I | re.M
 )
 _ACTION = re.compile(r"^action:\s*(\w+)", re.I | re.M)
 _DIAGNOSTIC = re.compile(r"^(?:diagnostic-code|status):\s*(.+)$", re.I | re.M)
+_MESSAGE_ID = re.compile(rb"<[^<>\s@]{1,250}@[^<>\s]{1,250}>")
+SCAN = 256 * 1024  # a bounce quotes the header of our mail near its start
+MAX_IDS = 200
 
 
 def failed_recipients(report: str, headers: dict[str, str]) -> list[str]:
@@ -43,14 +48,35 @@ def stage(ctx: MailContext, env: Env) -> None:
         _auto_reply(ctx, env)
 
 
+def sent_to(ctx: MailContext, env: Env) -> set[str]:
+    """The addresses the bounce shows we wrote to: the parties of the ticket whose signed address
+    it came back to, and the recipients of our mails whose Message-IDs it quotes."""
+    found: set[str] = set()
+    if ctx.match is not None and ctx.match.token is not None and ctx.match.ticket is not None:
+        found |= ctx.match.ticket.parties
+    ids = {i.decode("ascii", "replace") for i in _MESSAGE_ID.findall(ctx.envelope.raw[:SCAN])}
+    if ids:
+        found |= set(
+            env.session.scalars(
+                select(Outbox.recipient).where(Outbox.message_id.in_(list(ids)[:MAX_IDS]))
+            )
+        )
+    return found
+
+
 def _bounce(ctx: MailContext, env: Env) -> None:
     failed = failed_recipients(ctx.mail.report, ctx.mail.headers)
     diagnostic = "; ".join(_DIAGNOSTIC.findall(ctx.mail.report))[:500] or "delivery failed"
-    for address in failed:
+    ours = sent_to(ctx, env) & set(failed)
+    for address in ours:
         customer = env.session.scalar(select(Customer).where(Customer.email == address))
         if customer is not None:
             customer.bouncing, customer.bounce_reason = True, diagnostic
     who = ", ".join(failed) or "unknown recipient"
+    if not ours:
+        why = f"bounce for {who} names no mail of ours to it: not counted"
+        ctx.finish("automated", Outcome.IGNORED, why)
+        return
     if ctx.ticket is None:
         ctx.finish("automated", Outcome.IGNORED, f"bounce for {who} matches no ticket")
         return

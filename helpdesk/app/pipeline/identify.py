@@ -7,6 +7,7 @@ from datetime import datetime
 from helpdesk.app import customers, unit_of_work
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.domain import tokens
+from helpdesk.domain.mail.classify import MailKind
 from storage.models import Customer
 
 
@@ -37,3 +38,7 @@ def stage(ctx: MailContext, env: Env) -> None:
             return
     who = "agent" if ctx.agent else "customer" if ctx.customer else "new sender"
     ctx.decide("identify", f"{email}: {who}")
+    writes = ctx.classification is not None and ctx.classification.kind is MailKind.NORMAL
+    if ctx.customer is not None and ctx.customer.bouncing and writes:
+        ctx.customer.bouncing, ctx.customer.bounce_reason = False, ""
+        ctx.decide("identify", f"{email} writes again: no longer marked as bouncing")
