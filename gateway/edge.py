@@ -14,6 +14,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from gateway.guard import GuardedSMTP, Sessions
 from gateway.intake import Arrival, Intake, Stored
 from helpdesk.app.blocks import BlockList
 from helpdesk.domain import tokens
@@ -42,10 +43,17 @@ def safe(text: str) -> str:
 
 
 class SupportHandler:
-    def __init__(self, intake: Intake, recipients: RecipientPolicy, blocks: BlockList) -> None:
+    def __init__(
+        self,
+        intake: Intake,
+        recipients: RecipientPolicy,
+        blocks: BlockList,
+        max_recipients: int = 100,
+    ) -> None:
         self._intake = intake
         self._recipients = recipients
         self._blocks = blocks
+        self._max_recipients = max_recipients
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -60,6 +68,8 @@ class SupportHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if len(envelope.rcpt_tos) >= self._max_recipients:
+            return "452 4.5.3 Too many recipients"
         if not self._recipients.accepts(address):
             return f"550 5.1.1 <{safe(address)}>: no such support address"
         envelope.rcpt_tos.append(address)
@@ -93,12 +103,15 @@ class SupportHandler:
         return "451 4.3.0 Internal error; please try again later"
 
 
-def make_smtp(handler: SupportHandler, max_message_bytes: int, hostname: str) -> Any:
+def make_smtp(
+    handler: SupportHandler, max_message_bytes: int, hostname: str, sessions: Sessions
+) -> Any:
     """A factory for asyncio servers: one SMTP protocol per connection."""
 
     def factory() -> SMTP:
-        return SMTP(
+        return GuardedSMTP(
             handler,
+            sessions,
             data_size_limit=max_message_bytes,
             hostname=hostname,
             ident="helpdesk gateway",

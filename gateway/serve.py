@@ -17,6 +17,7 @@ from dramatiq import Broker, Worker
 from dramatiq.brokers.stub import StubBroker
 
 from gateway.edge import RecipientPolicy, SupportHandler, make_smtp
+from gateway.guard import Limits, Sessions, quiet_accept_errors
 from gateway.imap import ImapPoller
 from gateway.intake import Intake
 from helpdesk.app.blocks import BlockList
@@ -175,7 +176,10 @@ class Gateway:
         )
         self.blocks = BlockList()
         policy = RecipientPolicy(settings.support_addresses, app.secret, app.previous_secrets)
-        self.handler = SupportHandler(self.intake, policy, self.blocks)
+        self.handler = SupportHandler(
+            self.intake, policy, self.blocks, settings.smtp_max_recipients
+        )
+        self.sessions = Sessions(Limits.of(settings))
         self.poller = (
             ImapPoller(
                 settings.imap_url,
@@ -197,7 +201,11 @@ class Gateway:
         if self.poller is not None:
             self.poller.start()
         loop = asyncio.get_running_loop()
-        factory = make_smtp(self.handler, self.app.settings.max_message_bytes, socket.getfqdn())
+        quiet_accept_errors()
+        settings = self.app.settings
+        factory = make_smtp(
+            self.handler, settings.max_message_bytes, socket.getfqdn(), self.sessions
+        )
         self._server = await loop.create_server(factory, host, port)
         self._refresher = asyncio.create_task(self._refresh_blocks())
         bound = int(self._server.sockets[0].getsockname()[1])

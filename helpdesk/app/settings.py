@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = 30.0
     delivery_lease_seconds: float = 120.0
     smtp_timeout_seconds: float = 30.0
+    smtp_idle_seconds: float = 60.0  # an inbound session with no command for this long is closed
+    smtp_session_seconds: float = 600.0  # and any inbound session after this long
+    smtp_sessions_per_client: int = 20
+    smtp_max_sessions: int = 200
+    smtp_max_recipients: int = 100  # per mail; more are answered 452 4.5.3
     worker_threads: int = 4
 
     @field_validator("support_address")

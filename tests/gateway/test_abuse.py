@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import smtplib
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 from helpdesk.app.runtime import App
 from storage.models import Customer, Outbox, Ticket, TicketParticipant
 from tests.desk import Desk
+from tests.helpers import GatewayThread, mail
 from tests.sink import Sink
 
 
@@ -114,3 +117,58 @@ def test_a_bounce_of_our_mail_counts_until_the_customer_writes_again(
     assert bouncing(app, "cy@customer.test")
     desk.send("cy@customer.test", str(ack.message["Reply-To"]), "Any news?")
     assert not bouncing(app, "cy@customer.test")
+
+
+@pytest.fixture
+def guarded(app: App) -> Iterator[GatewayThread]:
+    limits = {"smtp_sessions_per_client": 3, "smtp_max_sessions": 5, "smtp_idle_seconds": 1.0}
+    strict = App(app.settings.model_copy(update=limits), app.engine, app.sessions, app.secret)
+    running = GatewayThread(strict)
+    running.start()
+    yield running
+    running.stop()
+
+
+def client(gateway: GatewayThread, source: str = "127.0.0.1") -> smtplib.SMTP:
+    return smtplib.SMTP("127.0.0.1", gateway.port, timeout=10, source_address=(source, 0))
+
+
+def test_one_client_cannot_hold_every_session(guarded: GatewayThread) -> None:
+    """Item 8: sessions are capped per client address (421 4.7.0), and others still get in."""
+    held = [client(guarded) for _ in range(3)]
+    try:
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            client(guarded)
+        assert refused.value.smtp_code == 421 and b"from your address" in refused.value.smtp_error
+        with client(guarded, "127.0.0.2") as other:
+            other.sendmail("dee@customer.test", ["support@example.com"], mail().as_bytes())
+        more = [client(guarded, "127.0.0.3"), client(guarded, "127.0.0.3")]
+        with pytest.raises(smtplib.SMTPConnectError, match="Too many connections"):
+            client(guarded, "127.0.0.4")  # five are open in all
+        for each in more:
+            each.close()
+    finally:
+        for each in held:
+            each.close()
+    time.sleep(0.2)
+    with client(guarded) as again:  # closed sessions are counted out
+        assert again.noop()[0] == 250
+
+
+def test_noop_cannot_keep_a_session_forever(guarded: GatewayThread) -> None:
+    with client(guarded) as held:
+        for _ in range(10):
+            assert held.noop()[0] == 250
+        assert held.noop()[0] == 421
+    with client(guarded) as idle:
+        time.sleep(1.5)  # smtp_idle_seconds = 1
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            idle.noop()
+
+
+def test_recipients_per_mail_are_capped(gateway: GatewayThread) -> None:
+    with gateway.smtp() as session:
+        session.ehlo()
+        session.mail("dee@customer.test")
+        codes = [session.rcpt("support@example.com")[0] for _ in range(101)]
+    assert codes[:100] == [250] * 100 and codes[100] == 452
