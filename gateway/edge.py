@@ -10,6 +10,8 @@ traceback.
 from __future__ import annotations
 
 import logging
+import ssl
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -103,8 +105,22 @@ class SupportHandler:
         return "451 4.3.0 Internal error; please try again later"
 
 
+def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    """The server side of STARTTLS, when a certificate and its key are configured."""
+    if cert is None or key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
 def make_smtp(
-    handler: SupportHandler, max_message_bytes: int, hostname: str, sessions: Sessions
+    handler: SupportHandler,
+    max_message_bytes: int,
+    hostname: str,
+    sessions: Sessions,
+    tls: ssl.SSLContext | None = None,
 ) -> Any:
     """A factory for asyncio servers: one SMTP protocol per connection."""
 
@@ -112,6 +128,7 @@ def make_smtp(
         return GuardedSMTP(
             handler,
             sessions,
+            tls_context=tls,
             data_size_limit=max_message_bytes,
             hostname=hostname,
             ident="helpdesk gateway",

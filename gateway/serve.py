@@ -16,7 +16,7 @@ from multiprocessing.process import BaseProcess
 from dramatiq import Broker, Worker
 from dramatiq.brokers.stub import StubBroker
 
-from gateway.edge import RecipientPolicy, SupportHandler, make_smtp
+from gateway.edge import RecipientPolicy, SupportHandler, make_smtp, tls_context
 from gateway.guard import Limits, Sessions, quiet_accept_errors
 from gateway.imap import ImapPoller
 from gateway.intake import Intake
@@ -203,8 +203,9 @@ class Gateway:
         loop = asyncio.get_running_loop()
         quiet_accept_errors()
         settings = self.app.settings
+        tls = tls_context(settings.tls_cert, settings.tls_key)
         factory = make_smtp(
-            self.handler, settings.max_message_bytes, socket.getfqdn(), self.sessions
+            self.handler, settings.max_message_bytes, socket.getfqdn(), self.sessions, tls
         )
         self._server = await loop.create_server(factory, host, port)
         self._refresher = asyncio.create_task(self._refresh_blocks())

@@ -11,6 +11,7 @@ import dramatiq
 from dramatiq import Worker
 
 from gateway.cli.common import configure_logging, open_app
+from gateway.edge import tls_context
 from gateway.imap import ImapTarget
 from gateway.serve import serve as run_server
 from helpdesk.app.redact import masked
@@ -34,12 +35,10 @@ def serve(listen: str | None, verbose: bool) -> None:
     """Run the SMTP listener, the IMAP poller when configured, and the in-process workers."""
     configure_logging(verbose)
     app = open_app(migrate=True)
-    if app.settings.imap_url:
-        try:
-            ImapTarget.from_url(app.settings.imap_url)
-        except ValueError as exc:
-            app.close()
-            raise click.ClickException(str(exc)) from None
+    problem = _configuration_problem(app.settings)
+    if problem:
+        app.close()
+        raise click.ClickException(problem)
     broker = make_broker(app.settings)
     dramatiq.set_broker(broker)
     host, port = (
@@ -53,6 +52,19 @@ def serve(listen: str | None, verbose: bool) -> None:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     finally:
         app.close()
+
+
+def _configuration_problem(settings: Settings) -> str:
+    """What in the settings ``serve`` cannot start with, said in one line."""
+    try:
+        if settings.imap_url:
+            ImapTarget.from_url(settings.imap_url)
+        tls_context(settings.tls_cert, settings.tls_key)
+    except ValueError as exc:
+        return str(exc)
+    except OSError as exc:  # ssl.SSLError is one
+        return f"HELPDESK_TLS_CERT/HELPDESK_TLS_KEY: {exc.strerror or exc}"
+    return ""
 
 
 @click.command()

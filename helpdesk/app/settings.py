@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = 30.0
     delivery_lease_seconds: float = 120.0
     smtp_timeout_seconds: float = 30.0
+    tls_cert: Path | None = None  # with tls_key: inbound SMTP offers STARTTLS
+    tls_key: Path | None = None
     smtp_idle_seconds: float = 60.0  # an inbound session with no command for this long is closed
     smtp_session_seconds: float = 600.0  # and any inbound session after this long
     smtp_sessions_per_client: int = 20
