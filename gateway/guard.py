@@ -43,13 +43,19 @@ class Limits:
 
 
 class Sessions:
-    """The open sessions by client address (used on the event loop's thread only)."""
+    """The open sessions by client address, and those receiving a mail (used on the event loop's
+    thread only). Draining (a graceful stop), new sessions are refused with 421 4.3.2."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self._open: Counter[str] = Counter()
+        self.protocols: set[GuardedSMTP] = set()
+        self.receiving = 0  # sessions between DATA and its answer
+        self.draining = False
 
     def refusal(self, client: str) -> str | None:
+        if self.draining:
+            return "421 4.3.2 Service shutting down; try again later"
         if sum(self._open.values()) >= self.limits.total:
             return "421 4.7.0 Too many connections; try again later"
         if self._open[client] >= self.limits.per_client:
@@ -63,6 +69,17 @@ class Sessions:
         self._open[client] -= 1
         if self._open[client] <= 0:
             del self._open[client]
+
+    async def drain(self, timeout: float) -> None:
+        """Refuse new sessions, let each mail being received finish and be answered (its 250
+        comes after its commit), then close every session with 421 4.3.2."""
+        self.draining = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.receiving and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for protocol in list(self.protocols):
+            protocol.close_with(b"421 4.3.2 Service shutting down; try again later\r\n")
 
 
 class GuardedSMTP(SMTP):
@@ -89,15 +106,32 @@ class GuardedSMTP(SMTP):
                 transport.close()
                 return
             self._sessions.opened(client)
+            self._sessions.protocols.add(self)
             self._client = client
             limit = self._sessions.limits.session_seconds
             self._lifetime = asyncio.get_running_loop().call_later(limit, self._too_long)
         super().connection_made(transport)
 
     def _too_long(self) -> None:
+        self.close_with(b"421 4.4.2 Session too long; closing\r\n")
+
+    def close_with(self, reply: bytes) -> None:
         if self.transport is not None:
-            self.transport.write(b"421 4.4.2 Session too long; closing\r\n")  # type: ignore[attr-defined]
+            self.transport.write(reply)  # type: ignore[attr-defined]
             self.transport.close()
+
+    async def smtp_MAIL(self, arg: str) -> None:
+        if self._sessions.draining:  # no new mail once the stop has begun
+            self.close_with(b"421 4.3.2 Service shutting down; try again later\r\n")
+            return
+        await super().smtp_MAIL(arg)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        self._sessions.receiving += 1
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._sessions.receiving -= 1
 
     def data_received(self, data: bytes) -> None:
         if not self._refused:
@@ -113,6 +147,7 @@ class GuardedSMTP(SMTP):
             self._lifetime.cancel()
         if self._client is not None:
             self._sessions.closed(self._client)
+            self._sessions.protocols.discard(self)
             self._client = None
         super().connection_lost(error)
 

@@ -9,7 +9,9 @@ import multiprocessing
 import os
 import signal
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
@@ -83,7 +85,8 @@ class ChildWorkers:
         self._process = self._context.Process(
             target=embedded.run, args=args, name="helpdesk-workers", daemon=False
         )
-        self._process.start()
+        with _sigterm_ignored():  # inherited: a stop signalled to the group during its start-up
+            self._process.start()  # cannot kill it either; our STOP ends it
         reader.close()
         self._started = time.monotonic()
 
@@ -109,7 +112,10 @@ class ChildWorkers:
         if self._process is not None:
             self._process.join(timeout=30)
             if self._process.is_alive():
+                log.warning("the worker process did not stop within 30 s: killed")
                 self._process.kill()
+            elif self._process.exitcode:
+                log.warning("the worker process ended with exit code %s", self._process.exitcode)
         if self._writer is not None:
             self._writer.close()
 
@@ -118,6 +124,18 @@ class ChildWorkers:
             return
         with contextlib.suppress(OSError):  # full: a wake-up is pending; broken: see check()
             os.write(self._writer.fileno(), signal_byte)
+
+
+@contextlib.contextmanager
+def _sigterm_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class RemoteWorkers:
@@ -215,7 +233,10 @@ class Gateway:
         )
         return bound
 
-    async def stop(self) -> None:
+    async def stop(self, drain_seconds: float = 30.0) -> None:
+        """Stop taking sessions; mail being received is answered after its commit; then the
+        poller, the intake and the workers (which finish their unit of work) stop."""
+        await self.sessions.drain(drain_seconds)
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()

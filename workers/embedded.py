@@ -44,7 +44,8 @@ def run(settings: Settings, signals: Connection, parent: int, log_level: int) ->
     logging.basicConfig(
         level=log_level, format="%(asctime)s %(levelname)s %(name)s[workers]: %(message)s"
     )
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent decides
+    for signum in (signal.SIGINT, signal.SIGTERM):  # they reach the group: the parent decides,
+        signal.signal(signum, signal.SIG_IGN)  # and its STOP lets the unit of work finish
     yield_cpu()
     app = build(settings)
     broker = StubBroker()

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from gateway.serve import RESTART_SECONDS
@@ -31,7 +32,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    settings: Settings, port: int, log: Path, new_group: bool = False
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "HELPDESK_DATABASE_URL": settings.resolved_database_url,
@@ -44,6 +47,7 @@ def start_server(settings: Settings, port: int, log: Path) -> subprocess.Popen[b
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
+        start_new_session=new_group,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -159,3 +163,56 @@ def test_a_dead_worker_process_is_replaced_and_its_decoders_end_with_it(
         server.wait(timeout=30)
     with app.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_sigterm_refuses_new_sessions_and_lets_a_mail_in_flight_finish(
+    app: App, settings: Settings, tmp_path: Path
+) -> None:
+    """Issue 11, item 22: a stop (systemd, compose) loses nothing and answers every client."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    server = start_server(settings, port, log)
+    raw = mail(subject="In flight").as_bytes().replace(b"\n", b"\r\n")
+    try:
+        session = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        session.ehlo()
+        session.mail("alice@customer.test")
+        session.rcpt("support@example.com")
+        assert session.docmd("DATA")[0] == 354
+        session.send(raw[: len(raw) // 2])  # half of the mail is on the wire
+        server.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            smtplib.SMTP("127.0.0.1", port, timeout=5)
+        assert refused.value.smtp_code == 421 and b"shutting down" in refused.value.smtp_error
+        session.send(raw[len(raw) // 2 :] + b"\r\n.\r\n")
+        assert session.getreply()[0] == 250
+        session.close()
+        assert server.wait(timeout=60) == 0, log.read_text()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    with app.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(InboundMail)) == 1
+
+
+def test_sigterm_to_the_whole_group_lets_the_workers_finish(
+    app: App, settings: Settings, tmp_path: Path
+) -> None:
+    """systemd and compose signal every process: the embedded workers wait for the STOP."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    server = start_server(settings, port, log, new_group=True)
+    try:
+        messages = [mail(subject=f"Mail {i}").as_bytes() for i in range(60)]
+        acked: set[int] = set()
+        send_all(port, messages, acked, threading.Lock())
+        os.killpg(server.pid, signal.SIGTERM)
+        assert server.wait(timeout=60) == 0, log.read_text()
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    assert len(acked) == 60
+    assert "worker process ended" not in log.read_text() and "killed" not in log.read_text()
