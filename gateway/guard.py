@@ -22,7 +22,7 @@ from aiosmtpd.smtp import SMTP
 from helpdesk.app.settings import Settings
 
 log = logging.getLogger("helpdesk.smtp")
-JUNK_BUDGET = {"NOOP": 10, "RSET": 20, "VRFY": 5, "EXPN": 5, "HELP": 5, "*": 1000}
+JUNK_BUDGET = {"NOOP": 10, "RSET": 20, "VRFY": 5, "EXPN": 5, "HELP": 5, "*": 100_000}
 
 
 @dataclass(frozen=True)

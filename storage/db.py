@@ -96,6 +96,20 @@ def bookkeeping(engine: Engine) -> Engine:
     return make_engine(url, connect_args={"options": "-c synchronous_commit=off"})
 
 
+INBOUND_TURN = 0x68656C70  # the advisory lock key of inbound units of work ("help")
+
+
+def inbound_turn(session: Session) -> None:
+    """Wait for the turn to run an inbound unit of work, held until it commits or rolls back.
+
+    On PostgreSQL several workers drain inbound mail; their units of work take turns (decoding,
+    the most of the work, still runs in parallel ahead of them), so that two mails of one ticket
+    or one sender never race: the dedupe, the answer limits and each ticket's status are read
+    and written by one unit at a time, in arrival order. SQLite has one writer anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(INBOUND_TURN)))
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     factory = sessionmaker(engine, expire_on_commit=False)
     if engine.dialect.name == "sqlite":

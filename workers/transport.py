@@ -38,8 +38,11 @@ class Transport(Protocol):
 
 class MaildirTransport:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._box = mailbox.Maildir(path, create=True)
+        # made here, not by mailbox (which checks, then creates): two workers starting at once
+        # would both find it missing, and one of them fail on the other's directory
+        for part in ("tmp", "new", "cur"):
+            (path / part).mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._box = mailbox.Maildir(path, create=False)
 
     def send(self, envelope_from: str, recipient: str, data: bytes) -> str:
         return f"stored in maildir as {self._box.add(data)}"

@@ -94,7 +94,9 @@ def known_customers(session: Session, emails: Iterable[str] = ()) -> dict[str, C
     def lookup(wanted: set[str]) -> Iterable[tuple[str, Customer | None]]:
         return (
             (c.email, c)
-            for c in session.scalars(select(Customer).where(Customer.email.in_(wanted)))
+            for c in session.scalars(
+                select(Customer).where(Customer.email.in_(wanted)).with_for_update()
+            )
         )
 
     return _read_ahead(session, unit(session).customers, emails, None, lookup)

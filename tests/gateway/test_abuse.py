@@ -32,7 +32,9 @@ def count(app: App, table: type[object], where: ColumnElement[bool] | None = Non
 def test_three_thousand_cc_make_twenty_participants(desk: Desk, app: App) -> None:
     """Item 9: each participant receives every later reply; a mail cannot enrol a crowd."""
     crowd = ", ".join(f"victim{i}@else.test" for i in range(3000))
-    desk.send("cy@customer.test", "support@example.com", "Please help.", subject="Crowd", cc=crowd)
+    message = mail("cy@customer.test", body="Please help.", subject="Crowd", cc=crowd)
+    desk.gateway.send(message, to=["support@example.com"])  # the crowd is only in the header
+    desk.settle()
     assert count(app, TicketParticipant) == 20
     assert count(app, Customer) == 21
     desk.send(

@@ -1,9 +1,10 @@
 """The inbound pipeline: one stored mail, one unit of work, a fixed chain of stages.
 
 Each stage reads and extends the context; a stage that settles the mail calls ``ctx.finish`` and
-the chain stops there. The order is the design: decode, refuse what is too large, classify, know
-the sender, find the thread, note automatic mail, check an agent's commands, keep the new words,
-drop repeats, validate, apply; then plan the notifications.
+the chain stops there. The order is the design: decode, refuse what is too large, hold a reply
+whose parent still waits, classify, know the sender, find the thread, note automatic mail, check
+an agent's commands, keep the new words, drop repeats, validate, apply; then plan the
+notifications.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from helpdesk.app.pipeline import (
     dedupe,
     identify,
     notify,
+    order,
     parse,
     size,
     thread,
     validate,
 )
-from helpdesk.app.pipeline.context import Env, MailContext
+from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.app.settings import Settings
 from helpdesk.domain.mail.clean import tidy
 
@@ -38,6 +40,7 @@ Stage = Callable[[MailContext, Env], None]
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("parse", parse.stage),
     ("size", size.stage),
+    ("order", order.stage),
     ("classify", classify.stage),
     ("identify", identify.stage),
     ("thread", thread.stage),
@@ -78,5 +81,6 @@ def run(ctx: MailContext, env: Env) -> MailContext:
         stage(ctx, env)
         if ctx.outcome is not None:
             break
-    notify.stage(ctx, env)
+    if ctx.outcome is not Outcome.HELD:
+        notify.stage(ctx, env)
     return ctx

@@ -31,6 +31,7 @@ class Outcome(enum.StrEnum):
     COMMANDS = "commands"
     ANSWERED = "answered"
     QUARANTINED = "quarantined"
+    HELD = "held"  # not processed yet: it answers a mail still waiting (stays received)
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,8 @@ def stage(ctx: MailContext, env: Env) -> None:
     facts = gather(ctx, env)
     ctx.match = match_thread(facts, ctx.sender.email, ctx.agent is not None)
     if ctx.match.ticket is not None:
-        ctx.ticket = env.session.get(Ticket, ctx.match.ticket.id)
+        # locked until the unit of work ends: a command by the CLI or another way in waits
+        ctx.ticket = env.session.get(Ticket, ctx.match.ticket.id, with_for_update=True)
         ctx.decide("thread", f"{ctx.match.ticket.number} by {ctx.match.reason}")
     else:
         ctx.decide("thread", ctx.match.reason)
