@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
-
+from helpdesk.domain import durations
 from helpdesk.domain.commands.base import Ready, Scope, Spec
 from helpdesk.domain.commands.effects import Block
 from helpdesk.domain.vocabulary import Role
-
-_DURATION = re.compile(r"^(\d+)\s*(m|min|h|d|w)$", re.I)
-_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def duration(word: str) -> timedelta | None:
-    match = _DURATION.match(word)
-    if match is None:
-        return None
-    return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
 
 
 def read(value: str) -> Ready:
@@ -25,7 +13,7 @@ def read(value: str) -> Ready:
     first, _, rest = value.strip().partition(" ")
     if first.lower() == "permanent":
         return Ready(Block(None, rest.strip()))
-    length = duration(first)
+    length = durations.parse(first)
     if length is not None:
         return Ready(Block(length, rest.strip()))
     return Ready(Block(None, value.strip()))
