@@ -21,6 +21,7 @@ from dramatiq.rate_limits.backends import RedisBackend
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
+from helpdesk.app import clock, timers
 from helpdesk.app.runtime import App
 from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import MailStatus
@@ -175,6 +176,7 @@ class Tasks:
         if not beat(self.app, RECONCILE, interval * 0.8):
             return  # another reconcile chain is alive: let this one end
         self.dispatch(delivery.due_ids(self.app, datetime.now(UTC)))
+        self.dispatch(timers.fire_due(self.app, clock.now(self.app.settings)))
         if self.inbound_via_broker and self._inbound_waiting():
             self.drain_inbound.send()
         self.reconcile.send_with_options(delay=int(interval * 1000))

@@ -73,13 +73,15 @@ class Draft:
     text: str
     html: str
     attachments: tuple[Attachment, ...] = ()
+    subject_prefix: str = ""  # what the mail is about before the ticket: "SLA breach:"
 
 
 def subject_line(draft: Draft) -> str:
     if not draft.ticket_number:
         return f"Re: {draft.subject}" if draft.subject else "Your mail to support"
     tag = f"[{draft.ticket_number}]"
-    return draft.subject if tag in draft.subject else f"{tag} {draft.subject}"
+    line = draft.subject if tag in draft.subject else f"{tag} {draft.subject}"
+    return f"{draft.subject_prefix} {line}" if draft.subject_prefix else line
 
 
 def _encoded(name: str, value: str) -> str:

@@ -213,6 +213,7 @@ class Deliverer:
             created_at=claim.created_at,
             text=text,
             html=html,
+            subject_prefix=str(context.get("subject_prefix", "")),
         )
 
     def _with_attachments(self, claim: Claim, draft: Draft) -> Draft:

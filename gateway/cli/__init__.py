@@ -1,7 +1,7 @@
 """The ``helpdesk`` command line: a contract that scripts and tests rely on (DESIGN.md).
 
 One module per command group: ``run`` (init, serve, worker), ``team`` (agent, group),
-``tickets``, ``mail`` (explain, mail list, mail replay).
+``tickets``, ``mail`` (explain, mail list, mail replay), ``sla``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 
 import click
 
-from gateway.cli import mail, run, team, tickets
+from gateway.cli import mail, run, sla, team, tickets
 
 
 @click.group()
@@ -29,5 +29,6 @@ for command in (
     tickets.tickets,
     mail.explain,
     mail.mail,
+    sla.sla,
 ):
     main.add_command(command)

@@ -139,6 +139,11 @@ class Planner:
         recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
         return self._direct(Template.AGENT_REJECTED_NOTICE, recipient, None, extra, "")
 
+    def sla_alert(self, agent: Agent, ticket: Ticket, extra: dict[str, Any]) -> Outbox:
+        """An SLA warning or breach, with the ticket's reply address to act on it."""
+        recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
+        return self._direct(Template.AGENT_SLA_ALERT, recipient, ticket, extra, "")
+
     def help_reply(self, email: str, name: str, in_reply_to: str) -> Outbox | None:
         if self._is_ours(email) or not self.limits.allow(email):
             return None

@@ -6,6 +6,7 @@ The environment wins over ``.env``, which wins over the TOML file named by ``HEL
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from helpdesk.domain import durations
 
 
 class Settings(BaseSettings):
@@ -57,6 +60,9 @@ class Settings(BaseSettings):
     answer_cap_per_hour: int = 5000  # automatic answers to anyone, in all
     max_participants: int = 20  # people besides the customer on one ticket, each told of replies
     reconcile_seconds: float = 15.0
+    sla_warning_ratio: float = 0.8  # the warning before a breach, at this share of the target
+    sla_alert_cooldown: str = "1h"  # at most one alert per ticket, clock and level in this time
+    test_clock: bool = False  # timers judged by var/clock-offset too (tests only)
     delivery_attempts: int = 12
     delivery_backoff_seconds: float = 30.0
     delivery_lease_seconds: float = 120.0
@@ -110,6 +116,10 @@ class Settings(BaseSettings):
     @property
     def category_names(self) -> tuple[str, ...]:
         return tuple(c.strip() for c in self.categories.split(",") if c.strip())
+
+    @property
+    def alert_cooldown(self) -> timedelta:
+        return durations.parse(self.sla_alert_cooldown) or timedelta(hours=1)
 
     @property
     def resolved_database_url(self) -> str:

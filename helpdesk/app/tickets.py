@@ -9,12 +9,13 @@ import enum
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from helpdesk.app.unit_of_work import sla_policy, stored_blobs, unit
+from helpdesk.app import sla
+from helpdesk.app.unit_of_work import stored_blobs, unit
 from helpdesk.domain import lifecycle
 from helpdesk.domain.mail.message import Attachment
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind, Priority, Status
@@ -83,7 +84,6 @@ def open_ticket(
     linked: Ticket | None = None,
 ) -> Ticket:
     number = new_number()  # 32**6 numbers: a clash is a unique-key error, and the mail is retried
-    sla = sla_policy(session, Priority.MEDIUM)
     if len(subject) > MAX_SUBJECT:  # a 130 KB header must not ride along in every notification
         subject = subject[: MAX_SUBJECT - 1] + "…"
     ticket = Ticket(
@@ -96,11 +96,11 @@ def open_ticket(
         customer=customer,
         tags=[],
         linked_ticket_id=linked.id if linked else None,
-        first_response_due=now + timedelta(minutes=sla.first_response_minutes) if sla else None,
-        resolution_due=now + timedelta(minutes=sla.resolution_minutes) if sla else None,
         created_at=now,
         updated_at=now,
+        sla_paused_seconds=0,
     )
+    sla.set_dues(session, ticket)
     session.add(ticket)
     unit(session).opened.add(ticket)
     after = {
@@ -152,6 +152,7 @@ def add_message(
         work.first_public.setdefault(ticket, message)
     for attachment in attachments:
         attach(session, message, attachment)
+    sla.on_message(session, ticket, kind, actor.kind, now)
     ticket.updated_at = now
     record(
         session,
@@ -190,6 +191,7 @@ def set_status(
     lifecycle.require_move(before, status)
     ticket.status = status
     ticket.updated_at = now
+    sla.on_status(ticket, before, now)
     if status is Status.RESOLVED:
         ticket.resolved_at = now
     if status is Status.CLOSED:
@@ -255,12 +257,7 @@ def update(
     for name, value in changes.items():
         setattr(ticket, name, value)
     if "priority" in changes:
-        sla = sla_policy(session, changes["priority"])
-        if sla is not None:
-            ticket.first_response_due = ticket.created_at + timedelta(
-                minutes=sla.first_response_minutes
-            )
-            ticket.resolution_due = ticket.created_at + timedelta(minutes=sla.resolution_minutes)
+        sla.set_dues(session, ticket)
     ticket.updated_at = now
     after = {name: _plain(value) for name, value in changes.items()}
     record(session, ticket, EventKind.TICKET_UPDATED, actor, now, before=before, after=after)

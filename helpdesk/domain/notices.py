@@ -29,6 +29,7 @@ class Template(enum.StrEnum):
     AGENT_ASSIGNED = "agent/assigned"
     AGENT_FEEDBACK = "agent/feedback"
     AGENT_REJECTED_NOTICE = "agent/rejected_notice"
+    AGENT_SLA_ALERT = "agent/sla_alert"
 
     @property
     def audience(self) -> Audience:

@@ -108,7 +108,8 @@ class Outbox(Base):
 
 
 class Timer(Base):
-    """A timeout due at a time, for one ticket (the table is ready; nothing schedules one yet)."""
+    """A timeout due at a time, for one ticket: written with the change that sets it, fired
+    once by whichever worker claims it (``helpdesk.app.timers``)."""
 
     __tablename__ = "timers"
     __table_args__ = (
@@ -123,6 +124,8 @@ class Timer(Base):
     status: Mapped[TimerStatus] = mapped_column(default=TimerStatus.PENDING)
     fired_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+    ticket: Mapped[Ticket] = relationship()
 
 
 class Heartbeat(Base):

@@ -65,4 +65,5 @@ class SlaPolicy(Base):
 
     priority: Mapped[Priority] = mapped_column(primary_key=True)
     first_response_minutes: Mapped[int] = mapped_column(Integer)
+    next_response_minutes: Mapped[int | None] = mapped_column(Integer)  # None: as the first
     resolution_minutes: Mapped[int] = mapped_column(Integer)

@@ -41,7 +41,10 @@ class Ticket(Base):
     resolution_notes: Mapped[str] = mapped_column(Text, default="")
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     first_response_due: Mapped[datetime | None]
-    resolution_due: Mapped[datetime | None]
+    next_response_due: Mapped[datetime | None]  # a customer's reply waits for an answer until
+    resolution_due: Mapped[datetime | None]  # moved on by the time paused, when it resumes
+    sla_paused_at: Mapped[datetime | None]  # waiting for the customer: resolution does not run
+    sla_paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     first_responded_at: Mapped[datetime | None]

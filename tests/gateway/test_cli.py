@@ -248,3 +248,18 @@ def test_plaintext_imap_to_another_host_is_refused(
     result = cli.invoke(main, ["serve", "--smtp", "127.0.0.1:0"])
     assert result.exit_code == 1 and "use imaps://" in result.output
     assert "hunter2" not in result.output
+
+
+def test_sla_show_and_set(cli: CliRunner) -> None:
+    shown = run(cli, "sla", "show").output.splitlines()
+    assert shown[0] == "priority\tfirst response\tnext response\tresolution"
+    assert "medium\t8h\t8h\t3d" in shown
+    assert (
+        run(
+            cli, "sla", "set", "medium", "--first-response", "1h", "--next-response", "4h"
+        ).exit_code
+        == 0
+    )
+    assert "medium\t1h\t4h\t3d" in run(cli, "sla", "show").output
+    refused = cli.invoke(main, ["sla", "set", "high", "--resolution", "90s"])
+    assert refused.exit_code == 2 and "whole minutes" in refused.output

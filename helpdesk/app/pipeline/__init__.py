@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from helpdesk.app import unit_of_work
+from helpdesk.app import timers, unit_of_work
 from helpdesk.app.notifications import Planner
 from helpdesk.app.pipeline import (
     apply,
@@ -81,6 +81,9 @@ def run(ctx: MailContext, env: Env) -> MailContext:
         stage(ctx, env)
         if ctx.outcome is not None:
             break
-    if ctx.outcome is not Outcome.HELD:
-        notify.stage(ctx, env)
+    if ctx.outcome is Outcome.HELD:
+        return ctx
+    if ctx.ticket is not None:  # its timers as it is now, in the same unit of work
+        timers.schedule(env.session, ctx.ticket, env.now, env.settings.sla_warning_ratio)
+    notify.stage(ctx, env)
     return ctx

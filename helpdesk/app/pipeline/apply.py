@@ -228,7 +228,5 @@ def _agent_post(ctx: MailContext, env: Env, ticket: Ticket, actor: tickets.Actor
         _post(ctx, env, ticket, MessageKind.INTERNAL, actor, None)
         return
     _post(ctx, env, ticket, MessageKind.PUBLIC, actor, None)
-    if ticket.first_responded_at is None:
-        ticket.first_responded_at = env.now
     status = lifecycle.on_agent_reply(ticket.status, ctx.plan.sets_status)
     tickets.set_status(env.session, ticket, status, actor, env.now)

@@ -1,0 +1,78 @@
+"""A ticket's SLA clocks kept up to date as it changes (the rules are ``helpdesk.domain.sla``).
+
+Called by ``tickets`` at each change that starts, stops or pauses a clock: creation and a new
+priority set the due dates; the first public agent reply stops the first-response clock and
+every public agent reply the next-response one; a customer's reply, once answered before, starts
+a next-response clock; waiting for the customer pauses the resolution clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from helpdesk.app.unit_of_work import sla_policy
+from helpdesk.domain import sla
+from helpdesk.domain.vocabulary import AuthorKind, MessageKind, Priority, Status
+from storage.models import Ticket
+
+
+def targets(session: Session, priority: Priority) -> sla.Targets | None:
+    policy = sla_policy(session, priority)
+    if policy is None:
+        return None
+    following = policy.next_response_minutes or policy.first_response_minutes
+    return sla.Targets(
+        timedelta(minutes=policy.first_response_minutes),
+        timedelta(minutes=following),
+        timedelta(minutes=policy.resolution_minutes),
+    )
+
+
+def facts(ticket: Ticket) -> sla.Facts:
+    return sla.Facts(
+        ticket.status,
+        ticket.first_response_due,
+        ticket.first_responded_at,
+        ticket.next_response_due,
+        ticket.resolution_due,
+        ticket.sla_paused_at is not None,
+    )
+
+
+def set_dues(session: Session, ticket: Ticket) -> None:
+    """The due dates of the ticket's priority, counted from its creation (and its pauses)."""
+    found = targets(session, ticket.priority)
+    if found is None:
+        return
+    ticket.first_response_due = ticket.created_at + found.first_response
+    paused = timedelta(seconds=ticket.sla_paused_seconds or 0)
+    ticket.resolution_due = ticket.created_at + found.resolution + paused
+
+
+def on_status(ticket: Ticket, before: Status, now: datetime) -> None:
+    if ticket.status is Status.AWAITING_CUSTOMER and ticket.sla_paused_at is None:
+        ticket.sla_paused_at = now
+    elif before is Status.AWAITING_CUSTOMER and ticket.sla_paused_at is not None:
+        paused_at = ticket.sla_paused_at
+        ticket.resolution_due = sla.resumed(ticket.resolution_due, paused_at, now)
+        ticket.sla_paused_seconds = (ticket.sla_paused_seconds or 0) + int(
+            (now - paused_at).total_seconds()
+        )
+        ticket.sla_paused_at = None
+
+
+def on_message(
+    session: Session, ticket: Ticket, kind: MessageKind, author: AuthorKind, now: datetime
+) -> None:
+    if kind is not MessageKind.PUBLIC:
+        return
+    if author is AuthorKind.AGENT:
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = now
+        ticket.next_response_due = None
+    elif author is AuthorKind.CUSTOMER and ticket.first_responded_at is not None:
+        found = targets(session, ticket.priority)
+        if found is not None and ticket.next_response_due is None:
+            ticket.next_response_due = now + found.next_response

@@ -1,0 +1,62 @@
+"""The SLA clocks as pure decisions: which timers a ticket wants, and when."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from helpdesk.domain import sla
+from helpdesk.domain.vocabulary import Status
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+TARGETS = sla.Targets(timedelta(hours=1), timedelta(hours=4), timedelta(hours=8))
+
+
+def facts(**changes: object) -> sla.Facts:
+    base: dict[str, object] = {
+        "status": Status.OPEN,
+        "first_response_due": T0 + timedelta(hours=1),
+        "first_responded_at": None,
+        "next_response_due": None,
+        "resolution_due": T0 + timedelta(hours=8),
+        "paused": False,
+    }
+    return sla.Facts(**(base | changes))  # type: ignore[arg-type]
+
+
+def test_a_new_ticket_wants_a_warning_and_a_breach_per_running_clock() -> None:
+    assert sla.wanted(facts(), TARGETS, 0.8) == {
+        "first_response_warning": T0 + timedelta(minutes=48),
+        "first_response_breach": T0 + timedelta(hours=1),
+        "resolution_warning": T0 + timedelta(hours=6, minutes=24),
+        "resolution_breach": T0 + timedelta(hours=8),
+    }
+
+
+def test_answered_paused_or_done_clocks_want_nothing() -> None:
+    answered = facts(first_responded_at=T0 + timedelta(minutes=5))
+    assert set(sla.wanted(answered, TARGETS, 0.8)) == {"resolution_warning", "resolution_breach"}
+    waiting = facts(status=Status.AWAITING_CUSTOMER, paused=True, first_responded_at=T0)
+    assert sla.wanted(waiting, TARGETS, 0.8) == {}
+    assert sla.wanted(facts(status=Status.RESOLVED), TARGETS, 0.8) == {}
+    again = facts(first_responded_at=T0, next_response_due=T0 + timedelta(hours=5))
+    assert sla.wanted(again, TARGETS, 0.8)["next_response_warning"] == T0 + timedelta(
+        hours=4, minutes=12
+    )
+
+
+def test_a_timer_fires_only_if_the_ticket_still_wants_it() -> None:
+    due = T0 + timedelta(hours=1)
+    assert sla.still_wanted("first_response_breach", due, facts(), TARGETS, 0.8)
+    answered = facts(first_responded_at=T0 + timedelta(minutes=30))
+    assert not sla.still_wanted("first_response_breach", due, answered, TARGETS, 0.8)
+    moved = facts(first_response_due=T0 + timedelta(hours=4))  # a lower priority since
+    assert not sla.still_wanted("first_response_breach", due, moved, TARGETS, 0.8)
+
+
+def test_a_pause_moves_the_resolution_due_time() -> None:
+    resumed = sla.resumed(T0 + timedelta(hours=8), T0 + timedelta(hours=2), T0 + timedelta(hours=5))
+    assert resumed == T0 + timedelta(hours=11)
+    assert sla.waited(T0, T0 + timedelta(days=2, hours=3)) == "2d 3h"
+    assert sla.waited(T0, T0 + timedelta(minutes=75)) == "1h 15m"
+    assert sla.parse_kind("next_response_breach") == (sla.Clock.NEXT_RESPONSE, sla.Level.BREACH)
+    assert sla.parse_kind("digest") is None

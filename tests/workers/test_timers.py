@@ -1,0 +1,147 @@
+"""SLA timers fire at their time and not before, in a ``helpdesk worker`` process on Redis,
+with the clock moved forward instead of waiting (issue 12)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import select
+
+from gateway.cli import main
+from gateway.serve import Gateway
+from helpdesk.app import clock
+from helpdesk.app.runtime import App
+from helpdesk.app.settings import Settings
+from helpdesk.domain.vocabulary import EventKind, TimerStatus
+from storage.models import TicketEvent, Timer
+from tests.desk import Desk, wait_for
+from tests.helpers import forget
+from tests.sink import Sink
+
+
+@pytest.fixture
+def timed(
+    app: App, settings: Settings, sink: Sink, redis_url: str, tmp_path: Path
+) -> Iterator[Desk]:
+    """A desk whose work is done by a worker process that judges timers by a test clock, with a
+    first and next response due in 2 minutes and a resolution in 10 for medium tickets."""
+    cli_env = {
+        "HELPDESK_DATABASE_URL": settings.resolved_database_url,
+        "HELPDESK_VAR_DIR": str(settings.var_dir),
+        "HELPDESK_SECRET": settings.secret,
+    }
+    set_sla = ["sla", "set", "medium", "--first-response", "2m", "--next-response", "2m"]
+    set_sla += ["--resolution", "10m"]
+    assert CliRunner().invoke(main, set_sla, env=cli_env).exit_code == 0
+    namespace = f"helpdesk-timers-{os.getpid()}-{time.monotonic_ns()}"
+    broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
+    env = {
+        **os.environ,
+        **cli_env,
+        "HELPDESK_SUPPORT_ADDRESS": settings.support_address,
+        "HELPDESK_BROKER_URL": redis_url,
+        "HELPDESK_BROKER_NAMESPACE": namespace,
+        "HELPDESK_OUTBOUND": sink.url,
+        "HELPDESK_TEST_CLOCK": "true",
+        "HELPDESK_RECONCILE_SECONDS": "0.5",
+    }
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "worker", "--threads", "2"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    desk = Desk(app, sink)
+    desk.gateway._gateway = Gateway(app, broker)
+    desk.start()
+    try:
+        wait_for(lambda: "worker running" in log.read_text(), what="the worker")
+        yield desk
+    finally:
+        desk.stop()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+        broker.flush_all()
+        forget(broker)
+        broker.close()
+
+
+def alerts(sink: Sink, level: str) -> list[str]:
+    return [
+        str(r.message["To"]) for r in sink.received if f"SLA {level}:" in str(r.message["Subject"])
+    ]
+
+
+def later(settings: Settings, by: timedelta) -> None:
+    clock.advance(settings, by)
+    time.sleep(1.5)  # three reconciler passes
+
+
+def test_first_response_warning_then_breach_to_the_supervisors(
+    timed: Desk, settings: Settings, sink: Sink
+) -> None:
+    timed.send("cy@customer.test", "support@example.com", "The invoice is wrong.", subject="Bill")
+    number = timed.ticket().number
+    later(settings, timedelta(seconds=80))
+    assert alerts(sink, "warning") == [] and alerts(sink, "breach") == []  # not before its time
+    later(settings, timedelta(seconds=20))  # 100 s: past 80% of 2 minutes
+    wait_for(lambda: alerts(sink, "warning"), what="the warning")
+    assert sorted(alerts(sink, "warning")) == ["Ada Admin <ada@us.test>", "Sue Super <sue@us.test>"]
+    later(settings, timedelta(seconds=25))
+    wait_for(lambda: len(alerts(sink, "breach")) == 2, what="the breach alerts")
+    [breach, *_] = [r for r in sink.received if "SLA breach:" in str(r.message["Subject"])]
+    assert number in str(breach.message["Subject"])
+    text = breach.text()
+    assert "Cy" in text or "cy@customer.test" in text
+    assert "first response" in text and "Waiting:" in text
+    assert "+" in str(breach.message["Reply-To"])  # the agent's reply address, to act on it
+    with timed.app.sessions() as session:
+        [event] = session.scalars(
+            select(TicketEvent).where(TicketEvent.kind == EventKind.SLA_BREACHED)
+        )
+        assert event.after["clock"] == "first_response"
+    later(settings, timedelta(seconds=30))
+    assert len(alerts(sink, "breach")) == 2  # once
+
+
+def pending(app: App) -> dict[str, datetime]:
+    with app.sessions() as session:
+        rows = session.scalars(select(Timer).where(Timer.status == TimerStatus.PENDING))
+        return {t.kind: t.due_at for t in rows}
+
+
+def test_an_answer_cancels_the_alerts_and_the_customers_reply_starts_the_next_clock(
+    timed: Desk, settings: Settings, sink: Sink
+) -> None:
+    timed.send("dee@customer.test", "support@example.com", "The app crashes.", subject="Crash")
+    first = pending(timed.app)
+    timed.send("ann@us.test", timed.agent_token(timed.ticket(), "ann"), "#assign me\nOn it.")
+    assert pending(timed.app) == {}  # answered; waiting for the customer pauses the resolution
+    later(settings, timedelta(minutes=3))
+    assert alerts(sink, "warning") == alerts(sink, "breach") == []
+    reply = str(timed.inbox("dee@customer.test")[-1].message["Reply-To"])
+    timed.send("dee@customer.test", reply, "It still crashes after the update.")
+    resumed = pending(timed.app)
+    assert set(resumed) == {
+        "next_response_warning",
+        "next_response_breach",
+        "resolution_warning",
+        "resolution_breach",
+    }
+    assert resumed["resolution_breach"] > first["resolution_breach"]  # later by the pause
+    later(settings, timedelta(minutes=2, seconds=5))
+    wait_for(lambda: alerts(sink, "breach"), what="the breach")
+    assert alerts(sink, "breach") == ["Ann Archer <ann@us.test>"], [
+        (str(r.message["To"]), str(r.message["Subject"])) for r in sink.received
+    ]
