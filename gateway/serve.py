@@ -40,7 +40,7 @@ class ThreadWorkers:
     def __init__(self, app: App, broker: Broker, transport: Transport | None) -> None:
         self.tasks = Tasks(app, broker, transport=transport)
         self.tasks.renderer.check()
-        self.processor = Processor(app, self.tasks.dispatch)
+        self.processor = Processor(app, self.tasks.dispatch, arm=self.tasks.arm)
         self.worker = Worker(broker, worker_threads=app.settings.worker_threads, worker_timeout=100)
 
     def start(self) -> None:

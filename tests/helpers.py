@@ -6,6 +6,7 @@ import asyncio
 import os
 import smtplib
 import subprocess
+import sys
 import threading
 import time
 from email.message import EmailMessage
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 from gateway.intake import Arrival, Intake
 from gateway.serve import Gateway
 from helpdesk.app.runtime import App
+from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import MailStatus
 from storage import spool
 from storage.models import InboundMail, Ticket
@@ -166,3 +168,27 @@ def forget(broker: RedisBroker) -> None:
     which would pile up in the test database run after run."""
     for key in broker.client.scan_iter(match=f"{broker.namespace}:*"):
         broker.client.delete(key)
+
+
+def worker_env(settings: Settings, redis_url: str, namespace: str, **extra: str) -> dict[str, str]:
+    """The environment of a ``helpdesk worker`` process working ``settings``' database."""
+    return {
+        **os.environ,
+        "HELPDESK_DATABASE_URL": settings.resolved_database_url,
+        "HELPDESK_VAR_DIR": str(settings.var_dir),
+        "HELPDESK_SUPPORT_ADDRESS": settings.support_address,
+        "HELPDESK_SECRET": settings.secret,
+        "HELPDESK_BROKER_URL": redis_url,
+        "HELPDESK_BROKER_NAMESPACE": namespace,
+        **extra,
+    }
+
+
+def start_worker(env: dict[str, str], log: Path, threads: int = 2) -> subprocess.Popen[bytes]:
+    """A ``helpdesk worker`` process, its output in ``log``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway", "worker", "--threads", str(threads)],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )

@@ -146,7 +146,29 @@ class Tasks:
             broker=broker,
             max_retries=3,
         )(self._drain_inbound)
+        self.fire_timer = dramatiq.actor(
+            actor_name="fire_timer",
+            queue_name="timers",
+            broker=broker,
+            max_retries=3,
+        )(self._fire_timer)
         broker.add_middleware(ReconcilerWatchdog(self))
+
+    def arm(self, due: list[tuple[int, datetime]]) -> None:
+        """A message delayed to each timer's due time; if the broker is away, or the message is
+        lost, the reconciler fires the timer on its next pass."""
+        now = clock.now(self.app.settings)
+        try:
+            for timer_id, at in due:
+                delay = max(int((at - now).total_seconds() * 1000), 0)
+                self.fire_timer.send_with_options(args=(timer_id,), delay=delay)
+        except Exception as exc:
+            log.warning("could not arm timers (the reconciler will fire them): %s", exc)
+
+    def _fire_timer(self, timer_id: int) -> None:
+        """Fire the timer if its time has come (a message may come early, or the test clock
+        may not have moved yet: the reconciler takes it then)."""
+        self.dispatch(timers.fire_if_due(self.app, timer_id, clock.now(self.app.settings)))
 
     def dispatch(self, outbox_ids: list[int]) -> None:
         """Wake a worker for each new row; if the broker is away the reconciler finds them."""
@@ -198,9 +220,9 @@ class Tasks:
             try:
                 self._wanted.clear()
                 if self._one_drainer is None:
-                    drain(self.app, self.dispatch)
+                    drain(self.app, self.dispatch, arm=self.arm)
                 else:
-                    self._one_drainer.run(lambda: drain(self.app, self.dispatch))
+                    self._one_drainer.run(lambda: drain(self.app, self.dispatch, arm=self.arm))
             finally:
                 self._draining.release()
 

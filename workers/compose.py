@@ -46,6 +46,7 @@ class WirePolicy(Compat32):
 
 WIRE = WirePolicy(linesep=CRLF, max_line_length=MAX_LINE)
 
+
 class HeaderInjection(ValueError):
     pass
 

@@ -51,7 +51,9 @@ def run(settings: Settings, signals: Connection, parent: int, log_level: int) ->
     broker = StubBroker()
     dramatiq.set_broker(broker)
     tasks = Tasks(app, broker)
-    processor = Processor(app, tasks.dispatch, decode_processes=settings.decode_processes)
+    processor = Processor(
+        app, tasks.dispatch, decode_processes=settings.decode_processes, arm=tasks.arm
+    )
     worker = Worker(broker, worker_threads=settings.worker_threads, worker_timeout=100)
     processor.start()
     worker.start()

@@ -12,7 +12,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -40,6 +40,14 @@ class Processed:
     outcome: Outcome
     outbox_ids: list[int]
     mail_id: int | None = None
+    timers: list[tuple[int, datetime]] = field(default_factory=list)  # id and due time
+
+
+Arm = Callable[[list[tuple[int, datetime]]], None]
+
+
+def no_arm(timers: list[tuple[int, datetime]]) -> None:
+    """For callers that leave the timers to the reconciler."""
 
 
 def no_dispatch(outbox_ids: list[int]) -> None:
@@ -94,7 +102,10 @@ def _settled(session: Session, done: list[MailContext | None]) -> list[Processed
     session.flush()
     return [
         Processed(
-            ctx.outcome or Outcome.QUARANTINED, [row.id for row in ctx.outbox], ctx.envelope.mail_id
+            ctx.outcome or Outcome.QUARANTINED,
+            [row.id for row in ctx.outbox],
+            ctx.envelope.mail_id,
+            [(timer.id, timer.due_at) for timer in ctx.timers],
         )
         for ctx in done
         if ctx is not None
@@ -195,9 +206,11 @@ def pending_ids(app: App, limit: int = BATCH, after: int = 0) -> list[int]:
         )
 
 
-def drain(app: App, dispatch: Dispatch = no_dispatch, decoder: Decoder | None = None) -> int:
+def drain(
+    app: App, dispatch: Dispatch = no_dispatch, decoder: Decoder | None = None, arm: Arm = no_arm
+) -> int:
     """Process every mail waiting in ``received`` (and in the spool), handing new outbox rows
-    to ``dispatch``.
+    to ``dispatch`` and new timers to ``arm``.
 
     Mail is taken ``BATCH`` at a time. The next ones are looked up, and handed to the decoder,
     before the last unit of work of the current ones: otherwise the writer would wait for the
@@ -219,6 +232,7 @@ def drain(app: App, dispatch: Dispatch = no_dispatch, decoder: Decoder | None = 
                 decoder.ahead(ids[start:] + following, size)
             processed, taken = process_batch(app, ids[start : start + size], decoder)
             dispatch([i for p in processed for i in p.outbox_ids])
+            arm([t for p in processed for t in p.timers])
             held.update(p.mail_id for p in processed if p.outcome is Outcome.HELD and p.mail_id)
             start += taken
         done += len(ids)
@@ -238,9 +252,10 @@ class Processor:
         dispatch: Dispatch = no_dispatch,
         idle_seconds: float = 5.0,
         decode_processes: int = 0,
+        arm: Arm = no_arm,
     ) -> None:
         self._app = app
-        self._dispatch = dispatch
+        self._dispatch, self._arm = dispatch, arm
         self._idle = idle_seconds
         self._decoder = Decoder(app, decode_processes)
         self._wake = threading.Event()
@@ -263,7 +278,7 @@ class Processor:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
-                drain(self._app, self._dispatch, self._decoder)
+                drain(self._app, self._dispatch, self._decoder, self._arm)
             except Exception:  # the database is away: keep the mail, try again shortly
                 log.exception("processing paused")
             self._wake.wait(self._idle)

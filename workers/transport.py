@@ -161,5 +161,3 @@ def transport_for(url: str, timeout: float = 30.0) -> Transport:
         timeout=timeout,
         cafile=query.get("cafile", [""])[0],
     )
-
-

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from helpdesk.app import sla, tickets
 from helpdesk.app.notifications import Planner
 from helpdesk.app.runtime import App
-from helpdesk.app.unit_of_work import active_agents
+from helpdesk.app.unit_of_work import active_agents, unit
 from helpdesk.domain import sla as rules
 from helpdesk.domain.notices import Template
 from helpdesk.domain.vocabulary import EventKind, Role, TimerStatus
@@ -38,12 +38,16 @@ def schedule(session: Session, ticket: Ticket, now: datetime, ratio: float) -> N
     for (kind, due), timer in known.items():
         if timer.status is TimerStatus.PENDING and want.get(kind) != due:
             timer.status = TimerStatus.CANCELLED
+    armed = unit(session).armed
     for kind, due in want.items():
         existing = known.get((kind, due))
         if existing is None:
-            session.add(Timer(ticket=ticket, kind=kind, due_at=due, created_at=now))
+            existing = Timer(ticket=ticket, kind=kind, due_at=due, created_at=now)
+            session.add(existing)
+            armed.append(existing)
         elif existing.status is TimerStatus.CANCELLED:  # wanted again, as it was
             existing.status = TimerStatus.PENDING
+            armed.append(existing)
 
 
 def due_ids(app: App, now: datetime) -> list[int]:
@@ -62,11 +66,17 @@ def fire_due(app: App, now: datetime) -> list[int]:
     return [row for timer_id in due_ids(app, now) for row in fire(app, timer_id, now)]
 
 
-def fire(app: App, timer_id: int, now: datetime) -> list[int]:
+def fire_if_due(app: App, timer_id: int, now: datetime) -> list[int]:
+    return fire(app, timer_id, now, only_due=True)
+
+
+def fire(app: App, timer_id: int, now: datetime, only_due: bool = False) -> list[int]:
     with app.sessions.begin() as session:
         timer = session.get(Timer, timer_id, with_for_update=True)
         if timer is None or timer.status is not TimerStatus.PENDING:
             return []  # another worker fired or cancelled it
+        if only_due and timer.due_at > now:
+            return []
         ticket = session.get(Ticket, timer.ticket_id, with_for_update=True)
         parsed = rules.parse_kind(timer.kind)
         targets = sla.targets(session, ticket.priority) if ticket is not None else None

@@ -18,7 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.domain.vocabulary import Priority
-from storage.models import Agent, Blob, Customer, Message, SlaPolicy, Ticket, TicketEvent
+from storage.models import (
+    Agent,
+    Blob,
+    Customer,
+    Message,
+    SlaPolicy,
+    Ticket,
+    TicketEvent,
+    Timer,
+)
 
 # (sender, content hash) -> (ticket id, ticket number, created at) of each recent message
 Seen = dict[tuple[str, str], list[tuple[int, str, datetime]]]
@@ -40,6 +49,7 @@ class UnitOfWork:
     checked: set[tuple[str, str]] = field(default_factory=set)  # (sender, hash) read ahead
     answers_sent: dict[str, int] = field(default_factory=dict)  # in the last hour, by recipient
     answers_total: int | None = None  # automatic answers to anyone in the last hour
+    armed: list[Timer] = field(default_factory=list)  # timers set here: a message wakes each
 
 
 def unit(session: Session) -> UnitOfWork:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,13 +24,13 @@ from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import EventKind, TimerStatus
 from storage.models import TicketEvent, Timer
 from tests.desk import Desk, wait_for
-from tests.helpers import forget
+from tests.helpers import forget, start_worker, worker_env
 from tests.sink import Sink
 
 
-@pytest.fixture
-def timed(
-    app: App, settings: Settings, sink: Sink, redis_url: str, tmp_path: Path
+@contextmanager
+def worker_desk(
+    app: App, settings: Settings, sink: Sink, redis_url: str, log: Path, **extra: str
 ) -> Iterator[Desk]:
     """A desk whose work is done by a worker process that judges timers by a test clock, with a
     first and next response due in 2 minutes and a resolution in 10 for medium tickets."""
@@ -45,23 +44,8 @@ def timed(
     assert CliRunner().invoke(main, set_sla, env=cli_env).exit_code == 0
     namespace = f"helpdesk-timers-{os.getpid()}-{time.monotonic_ns()}"
     broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
-    env = {
-        **os.environ,
-        **cli_env,
-        "HELPDESK_SUPPORT_ADDRESS": settings.support_address,
-        "HELPDESK_BROKER_URL": redis_url,
-        "HELPDESK_BROKER_NAMESPACE": namespace,
-        "HELPDESK_OUTBOUND": sink.url,
-        "HELPDESK_TEST_CLOCK": "true",
-        "HELPDESK_RECONCILE_SECONDS": "0.5",
-    }
-    log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "worker", "--threads", "2"],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    env = worker_env(settings, redis_url, namespace, HELPDESK_OUTBOUND=sink.url, **extra)
+    worker = start_worker(env, log)
     desk = Desk(app, sink)
     desk.gateway._gateway = Gateway(app, broker)
     desk.start()
@@ -75,6 +59,15 @@ def timed(
         broker.flush_all()
         forget(broker)
         broker.close()
+
+
+@pytest.fixture
+def timed(
+    app: App, settings: Settings, sink: Sink, redis_url: str, tmp_path: Path
+) -> Iterator[Desk]:
+    extra = {"HELPDESK_TEST_CLOCK": "true", "HELPDESK_RECONCILE_SECONDS": "0.5"}
+    with worker_desk(app, settings, sink, redis_url, tmp_path / "worker.log", **extra) as desk:
+        yield desk
 
 
 def alerts(sink: Sink, level: str) -> list[str]:
@@ -145,3 +138,16 @@ def test_an_answer_cancels_the_alerts_and_the_customers_reply_starts_the_next_cl
     assert alerts(sink, "breach") == ["Ann Archer <ann@us.test>"], [
         (str(r.message["To"]), str(r.message["Subject"])) for r in sink.received
     ]
+
+
+def test_a_delayed_message_fires_the_timer_on_time_without_the_reconciler(
+    app: App, settings: Settings, sink: Sink, redis_url: str, tmp_path: Path
+) -> None:
+    """The reconciler passes once an hour here: only the message armed at the due time can
+    bring the warning, due 6 s after the mail (5% of the two-minute target)."""
+    extra = {"HELPDESK_RECONCILE_SECONDS": "3600", "HELPDESK_SLA_WARNING_RATIO": "0.05"}
+    with worker_desk(app, settings, sink, redis_url, tmp_path / "worker.log", **extra) as desk:
+        sent = time.monotonic()
+        desk.send("eve@customer.test", "support@example.com", "Nothing works.", subject="Down")
+        wait_for(lambda: alerts(sink, "warning"), timeout=20, what="the warning")
+        assert time.monotonic() - sent >= 5.5  # not before its time

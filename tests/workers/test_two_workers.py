@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,7 +24,7 @@ from storage.base import Base
 from storage.models import Agent, InboundMail, Message, Outbox, Ticket, TicketEvent
 from tests.desk import wait_for
 from tests.fixtures import KEEP
-from tests.helpers import forget, mail, store_raw
+from tests.helpers import forget, mail, start_worker, store_raw, worker_env
 from workers.actors import Tasks
 from workers.processor import drain
 
@@ -122,28 +120,11 @@ def postgres_app(postgres_url: str, tmp_path: Path) -> Iterator[App]:
 def two_workers(app: App, redis_url: str, tmp_path: Path) -> Iterator[RedisBroker]:
     namespace = f"helpdesk-two-{os.getpid()}-{time.monotonic_ns()}"
     broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
-    env = {
-        **os.environ,
-        "HELPDESK_DATABASE_URL": app.settings.resolved_database_url,
-        "HELPDESK_VAR_DIR": str(app.settings.var_dir),
-        "HELPDESK_SUPPORT_ADDRESS": app.settings.support_address,
-        "HELPDESK_SECRET": app.settings.secret,
-        "HELPDESK_BROKER_URL": redis_url,
-        "HELPDESK_BROKER_NAMESPACE": namespace,
-        "HELPDESK_OUTBOUND": f"maildir:{tmp_path / 'outbox'}",
-        "HELPDESK_PROCESS_BATCH": "8",
-        "HELPDESK_RECONCILE_SECONDS": "1",
-    }
+    extra = {"HELPDESK_PROCESS_BATCH": "8", "HELPDESK_RECONCILE_SECONDS": "1"}
+    outbound = f"maildir:{tmp_path / 'outbox'}"
+    env = worker_env(app.settings, redis_url, namespace, HELPDESK_OUTBOUND=outbound, **extra)
     logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "gateway", "worker", "--threads", "2"],
-            env=env,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        for log in logs
-    ]
+    processes = [start_worker(env, log) for log in logs]
     try:
         for log in logs:
             try:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from gateway.serve import Gateway
 from helpdesk.app.runtime import App
 from helpdesk.app.settings import Settings
 from tests.desk import wait_for
-from tests.helpers import GatewayThread, forget, mail
+from tests.helpers import GatewayThread, forget, mail, start_worker, worker_env
 from tests.sink import Sink
 from workers.transport import transport_for
 
@@ -26,23 +24,9 @@ def test_helpdesk_worker_process_processes_and_delivers(
     namespace = f"helpdesk-worker-{os.getpid()}-{time.monotonic_ns()}"
     broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
     gateway = GatewayThread(app, Gateway(app, broker, transport_for(sink.url)))
-    env = {
-        **os.environ,
-        "HELPDESK_DATABASE_URL": settings.resolved_database_url,
-        "HELPDESK_VAR_DIR": str(settings.var_dir),
-        "HELPDESK_SUPPORT_ADDRESS": settings.support_address,
-        "HELPDESK_SECRET": settings.secret,
-        "HELPDESK_BROKER_URL": redis_url,
-        "HELPDESK_BROKER_NAMESPACE": namespace,
-        "HELPDESK_OUTBOUND": sink.url,
-    }
+    env = worker_env(settings, redis_url, namespace, HELPDESK_OUTBOUND=sink.url)
     log = tmp_path / "worker.log"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "worker", "--threads", "2"],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    worker = start_worker(env, log)
     gateway.start()
     try:
         gateway.send(mail(sender="Dora <dora@customer.test>"))

@@ -84,6 +84,9 @@ def run(ctx: MailContext, env: Env) -> MailContext:
     if ctx.outcome is Outcome.HELD:
         return ctx
     if ctx.ticket is not None:  # its timers as it is now, in the same unit of work
+        armed = unit_of_work.unit(env.session).armed
+        armed.clear()
         timers.schedule(env.session, ctx.ticket, env.now, env.settings.sla_warning_ratio)
+        ctx.timers = list(armed)
     notify.stage(ctx, env)
     return ctx

@@ -15,7 +15,7 @@ from helpdesk.domain.mail.classify import Classification
 from helpdesk.domain.mail.clean import Cleaned
 from helpdesk.domain.mail.message import Address, ParsedMail
 from helpdesk.domain.match import ThreadMatch
-from storage.models import Agent, Customer, Outbox, Ticket
+from storage.models import Agent, Customer, Outbox, Ticket, Timer
 
 
 class Outcome(enum.StrEnum):
@@ -87,6 +87,7 @@ class MailContext:
     help_requested: bool = False
     notice_agent_id: int | None = None
     outbox: list[Outbox] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)  # set by this mail: each wants a wake-up
     trace: list[Decision] = field(default_factory=list)
 
     def decide(self, stage: str, text: str) -> None:
