@@ -197,8 +197,9 @@ class Tasks:
         interval = self.app.settings.reconcile_seconds
         if not beat(self.app, RECONCILE, interval * 0.8):
             return  # another reconcile chain is alive: let this one end
-        self.dispatch(delivery.due_ids(self.app, datetime.now(UTC)))
-        self.dispatch(timers.fire_due(self.app, clock.now(self.app.settings)))
+        now = clock.now(self.app.settings)  # the one clock (a test may move it)
+        self.dispatch(delivery.due_ids(self.app, now))
+        self.dispatch(timers.fire_due(self.app, now))
         if self.inbound_via_broker and self._inbound_waiting():
             self.drain_inbound.send()
         self.reconcile.send_with_options(delay=int(interval * 1000))

@@ -26,11 +26,12 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from jinja2 import TemplateError
 from sqlalchemy import Connection, or_, select, update
 
+from helpdesk.app import clock
 from helpdesk.app.runtime import App
 from helpdesk.domain import tokens
 from helpdesk.domain.mail.message import Attachment
@@ -108,7 +109,7 @@ class Deliverer:
         read: those states are final."""
         if outbox_id in self._settled:
             return [Result(outbox_id, Delivered.SKIPPED)]
-        claims = self.claim(outbox_id, datetime.now(UTC))
+        claims = self.claim(outbox_id, clock.now(self.app.settings))
         if not claims:
             return [Result(outbox_id, Delivered.SKIPPED)]
         started = time.monotonic()
@@ -159,9 +160,8 @@ class Deliverer:
         finally:
             self.pace += (time.monotonic() - started - self.pace) / 2
         with self._one_statement() as connection:
-            connection.execute(
-                MARK_SENT, {"row": claim.id, "reply": answer[:2000], "at": datetime.now(UTC)}
-            )
+            sent = {"row": claim.id, "reply": answer[:2000], "at": clock.now(self.app.settings)}
+            connection.execute(MARK_SENT, sent)
         self._settle(claim.id)
         log.info("%s: sent %s to %s", claim.message_id, claim.template, claim.recipient)
         return Result(claim.id, Delivered.SENT, reply=answer)
@@ -261,7 +261,7 @@ class Deliverer:
             else:
                 connection.execute(
                     row.values(
-                        next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+                        next_attempt_at=clock.now(settings) + timedelta(seconds=delay),
                         last_error=reply,
                         smtp_reply=reply,
                         lease_until=None,

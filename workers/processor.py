@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from helpdesk.app import pipeline
+from helpdesk.app import clock, pipeline
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.app.runtime import App
 from helpdesk.app.unit_of_work import unit
@@ -79,7 +79,7 @@ def _run_one(
         session,
         app.settings,
         app.secret,
-        datetime.now(UTC),
+        clock.now(app.settings),
         app.dkim_dns,
         app.previous_secrets,
     )

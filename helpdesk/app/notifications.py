@@ -71,7 +71,9 @@ class Planner:
         if kind is EventKind.TICKET_ASSIGNED:
             return self._assigned(event, ticket)
         if kind is EventKind.TICKET_RESOLVED:
-            return self._to_customers(ticket, Template.CUSTOMER_RESOLVED, event)
+            timed_out = event.actor_kind is AuthorKind.SYSTEM
+            template = Template.CUSTOMER_AUTO_RESOLVED if timed_out else Template.CUSTOMER_RESOLVED
+            return self._to_customers(ticket, template, event)
         if kind is EventKind.TICKET_CLOSED and by_agent:
             return self._to_customers(ticket, Template.CUSTOMER_CLOSED, event)
         return []
@@ -143,6 +145,12 @@ class Planner:
         """An SLA warning or breach, with the ticket's reply address to act on it."""
         recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
         return self._direct(Template.AGENT_SLA_ALERT, recipient, ticket, extra, "")
+
+    def timeout_notice(self, ticket: Ticket, kind: str, extra: dict[str, Any]) -> Outbox:
+        """The customer's reminder that a ticket waiting for them will soon be resolved."""
+        extra = {**extra, "timer": kind}
+        recipient = self._customer(ticket.customer)
+        return self._direct(Template.CUSTOMER_REMINDER, recipient, ticket, extra, "")
 
     def help_reply(self, email: str, name: str, in_reply_to: str) -> Outbox | None:
         if self._is_ours(email) or not self.limits.allow(email):

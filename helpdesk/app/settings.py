@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from helpdesk.domain import durations
+from helpdesk.domain.timers.facts import Policy
 
 
 class Settings(BaseSettings):
@@ -62,6 +63,9 @@ class Settings(BaseSettings):
     reconcile_seconds: float = 15.0
     sla_warning_ratio: float = 0.8  # the warning before a breach, at this share of the target
     sla_alert_cooldown: str = "1h"  # at most one alert per ticket, clock and level in this time
+    auto_resolve_after: str = "7d"  # waiting for the customer this long: resolved ("" never)
+    auto_resolve_reminder: str = ""  # the customer reminded this long before ("" no reminder)
+    auto_close_after: str = "7d"  # resolved this long with no reply: closed ("" never)
     test_clock: bool = False  # timers judged by var/clock-offset too (tests only)
     delivery_attempts: int = 12
     delivery_backoff_seconds: float = 30.0
@@ -116,6 +120,15 @@ class Settings(BaseSettings):
     @property
     def category_names(self) -> tuple[str, ...]:
         return tuple(c.strip() for c in self.categories.split(",") if c.strip())
+
+    @property
+    def timer_policy(self) -> Policy:
+        return Policy(
+            self.sla_warning_ratio,
+            durations.parse(self.auto_resolve_after),
+            durations.parse(self.auto_resolve_reminder),
+            durations.parse(self.auto_close_after),
+        )
 
     @property
     def alert_cooldown(self) -> timedelta:

@@ -1,4 +1,4 @@
-"""A ticket's SLA clocks kept up to date as it changes (the rules are ``helpdesk.domain.sla``).
+"""A ticket's SLA clocks kept up to date as it changes (the rules: ``helpdesk.domain.timers``).
 
 Called by ``tickets`` at each change that starts, stops or pauses a clock: creation and a new
 priority set the due dates; the first public agent reply stops the first-response clock and
@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from helpdesk.app.unit_of_work import sla_policy
-from helpdesk.domain import sla
+from helpdesk.domain.timers import sla
+from helpdesk.domain.timers.facts import Facts
 from helpdesk.domain.vocabulary import AuthorKind, MessageKind, Priority, Status
 from storage.models import Ticket
 
@@ -30,14 +31,15 @@ def targets(session: Session, priority: Priority) -> sla.Targets | None:
     )
 
 
-def facts(ticket: Ticket) -> sla.Facts:
-    return sla.Facts(
+def facts(ticket: Ticket) -> Facts:
+    return Facts(
         ticket.status,
         ticket.first_response_due,
         ticket.first_responded_at,
         ticket.next_response_due,
         ticket.resolution_due,
-        ticket.sla_paused_at is not None,
+        ticket.sla_paused_at,
+        ticket.resolved_at,
     )
 
 

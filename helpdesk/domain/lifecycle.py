@@ -56,6 +56,16 @@ def on_customer_close(status: Status) -> Status:
     return Status.RESOLVED if status in (*ACTIVE_STATUSES, Status.RESOLVED) else status
 
 
+def on_silence(status: Status) -> Status:
+    """Waiting for the customer, with no reply for the auto-resolve time: resolved."""
+    return Status.RESOLVED if status is Status.AWAITING_CUSTOMER else status
+
+
+def on_resolved_long_enough(status: Status) -> Status:
+    """Resolved, with no reply for the auto-close time: closed."""
+    return Status.CLOSED if status is Status.RESOLVED else status
+
+
 def on_block(status: Status) -> Status:
     """Blocking a customer closes their active tickets."""
     return Status.CLOSED if status in ACTIVE_STATUSES else status

@@ -20,6 +20,8 @@ class Template(enum.StrEnum):
     CUSTOMER_AGENT_REPLY = "customer/agent_reply"
     CUSTOMER_ASSIGNED = "customer/assigned"
     CUSTOMER_RESOLVED = "customer/resolved"
+    CUSTOMER_AUTO_RESOLVED = "customer/auto_resolved"
+    CUSTOMER_REMINDER = "customer/reminder"
     CUSTOMER_CLOSED = "customer/closed"
     CUSTOMER_REJECTED = "customer/rejected"
     CUSTOMER_HELP = "customer/help"

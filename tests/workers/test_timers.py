@@ -21,7 +21,7 @@ from gateway.serve import Gateway
 from helpdesk.app import clock
 from helpdesk.app.runtime import App
 from helpdesk.app.settings import Settings
-from helpdesk.domain.vocabulary import EventKind, TimerStatus
+from helpdesk.domain.vocabulary import EventKind, Status, TimerStatus
 from storage.models import TicketEvent, Timer
 from tests.desk import Desk, wait_for
 from tests.helpers import forget, start_worker, worker_env
@@ -120,7 +120,8 @@ def test_an_answer_cancels_the_alerts_and_the_customers_reply_starts_the_next_cl
     timed.send("dee@customer.test", "support@example.com", "The app crashes.", subject="Crash")
     first = pending(timed.app)
     timed.send("ann@us.test", timed.agent_token(timed.ticket(), "ann"), "#assign me\nOn it.")
-    assert pending(timed.app) == {}  # answered; waiting for the customer pauses the resolution
+    # answered; waiting for the customer pauses the resolution, and starts the auto-resolve
+    assert set(pending(timed.app)) == {"auto_resolve"}
     later(settings, timedelta(minutes=3))
     assert alerts(sink, "warning") == alerts(sink, "breach") == []
     reply = str(timed.inbox("dee@customer.test")[-1].message["Reply-To"])
@@ -151,3 +152,36 @@ def test_a_delayed_message_fires_the_timer_on_time_without_the_reconciler(
         desk.send("eve@customer.test", "support@example.com", "Nothing works.", subject="Down")
         wait_for(lambda: alerts(sink, "warning"), timeout=20, what="the warning")
         assert time.monotonic() - sent >= 5.5  # not before its time
+
+
+def test_silence_resolves_then_closes_and_the_customer_is_told_how_to_reopen(
+    app: App, settings: Settings, sink: Sink, redis_url: str, tmp_path: Path
+) -> None:
+    extra = {
+        "HELPDESK_TEST_CLOCK": "true",
+        "HELPDESK_RECONCILE_SECONDS": "0.5",
+        "HELPDESK_AUTO_RESOLVE_AFTER": "3d",
+        "HELPDESK_AUTO_RESOLVE_REMINDER": "1d",
+        "HELPDESK_AUTO_CLOSE_AFTER": "2d",
+    }
+    app = App(
+        settings.model_copy(update={"auto_resolve_after": "3d", "auto_resolve_reminder": "1d"}),
+        app.engine,
+        app.sessions,
+        app.secret,
+    )
+    with worker_desk(app, settings, sink, redis_url, tmp_path / "worker.log", **extra) as desk:
+        desk.send("fay@customer.test", "support@example.com", "Printer offline.", subject="Print")
+        desk.send("ann@us.test", desk.agent_token(desk.ticket(), "ann"), "Is it plugged in?")
+        assert desk.ticket().status is Status.AWAITING_CUSTOMER
+        later(settings, timedelta(days=2, hours=1))
+        wait_for(lambda: len(desk.inbox("fay@customer.test")) == 3, what="the reminder")
+        assert "we will consider it resolved soon" in desk.inbox("fay@customer.test")[-1].text()
+        assert desk.ticket().status is Status.AWAITING_CUSTOMER
+        later(settings, timedelta(days=1))
+        wait_for(lambda: desk.ticket().status is Status.RESOLVED, what="the auto-resolve")
+        wait_for(lambda: len(desk.inbox("fay@customer.test")) == 4, what="its notice")
+        notice = desk.inbox("fay@customer.test")[-1].text()
+        assert "we have not heard from you" in notice and "reply to this mail" in notice
+        later(settings, timedelta(days=2, minutes=1))
+        wait_for(lambda: desk.ticket().status is Status.CLOSED, what="the auto-close")

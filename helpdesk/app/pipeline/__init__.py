@@ -86,7 +86,7 @@ def run(ctx: MailContext, env: Env) -> MailContext:
     if ctx.ticket is not None:  # its timers as it is now, in the same unit of work
         armed = unit_of_work.unit(env.session).armed
         armed.clear()
-        timers.schedule(env.session, ctx.ticket, env.now, env.settings.sla_warning_ratio)
+        timers.schedule(env.session, ctx.ticket, env.now, env.settings.timer_policy)
         ctx.timers = list(armed)
     notify.stage(ctx, env)
     return ctx

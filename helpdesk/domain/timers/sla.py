@@ -6,7 +6,7 @@ next public agent reply) and the resolution (from creation, not counting time wa
 customer). Each clock wants a warning at ``warn_ratio`` of its target and a breach alert at its
 due time, as long as it runs. A timer fires only if the ticket, looked at when it falls due,
 still wants exactly that timer: an answer, a resolution or a new due date in the meantime means
-it has nothing to say.
+it has nothing to say (``helpdesk.domain.timers.still_wanted``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from helpdesk.domain.vocabulary import ACTIVE_STATUSES, Status
+from helpdesk.domain.timers.facts import Facts
+from helpdesk.domain.vocabulary import ACTIVE_STATUSES
 
 
 class Clock(enum.StrEnum):
@@ -45,16 +46,6 @@ class Targets:
             Clock.NEXT_RESPONSE: self.next_response,
             Clock.RESOLUTION: self.resolution,
         }[clock]
-
-
-@dataclass(frozen=True)
-class Facts:
-    status: Status
-    first_response_due: datetime | None
-    first_responded_at: datetime | None
-    next_response_due: datetime | None
-    resolution_due: datetime | None
-    paused: bool
 
 
 def kind(clock: Clock, level: Level) -> str:
@@ -93,12 +84,6 @@ def wanted(facts: Facts, targets: Targets, warn_ratio: float) -> dict[str, datet
             timers[kind(clock, Level.WARNING)] = due - early
         timers[kind(clock, Level.BREACH)] = due
     return timers
-
-
-def still_wanted(
-    timer_kind: str, due_at: datetime, facts: Facts, targets: Targets, ratio: float
-) -> bool:
-    return wanted(facts, targets, ratio).get(timer_kind) == due_at
 
 
 def resumed(due: datetime | None, paused_at: datetime, now: datetime) -> datetime | None:

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from helpdesk.domain import sla
+from helpdesk.domain import timers
+from helpdesk.domain.timers import sla
+from helpdesk.domain.timers.facts import Facts, Policy
 from helpdesk.domain.vocabulary import Status
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 TARGETS = sla.Targets(timedelta(hours=1), timedelta(hours=4), timedelta(hours=8))
 
 
-def facts(**changes: object) -> sla.Facts:
+POLICY = Policy(0.8)
+
+
+def facts(**changes: object) -> Facts:
     base: dict[str, object] = {
         "status": Status.OPEN,
         "first_response_due": T0 + timedelta(hours=1),
         "first_responded_at": None,
         "next_response_due": None,
         "resolution_due": T0 + timedelta(hours=8),
-        "paused": False,
+        "waiting_since": None,
+        "resolved_at": None,
     }
-    return sla.Facts(**(base | changes))  # type: ignore[arg-type]
+    return Facts(**(base | changes))  # type: ignore[arg-type]
 
 
 def test_a_new_ticket_wants_a_warning_and_a_breach_per_running_clock() -> None:
@@ -35,7 +41,7 @@ def test_a_new_ticket_wants_a_warning_and_a_breach_per_running_clock() -> None:
 def test_answered_paused_or_done_clocks_want_nothing() -> None:
     answered = facts(first_responded_at=T0 + timedelta(minutes=5))
     assert set(sla.wanted(answered, TARGETS, 0.8)) == {"resolution_warning", "resolution_breach"}
-    waiting = facts(status=Status.AWAITING_CUSTOMER, paused=True, first_responded_at=T0)
+    waiting = facts(status=Status.AWAITING_CUSTOMER, waiting_since=T0, first_responded_at=T0)
     assert sla.wanted(waiting, TARGETS, 0.8) == {}
     assert sla.wanted(facts(status=Status.RESOLVED), TARGETS, 0.8) == {}
     again = facts(first_responded_at=T0, next_response_due=T0 + timedelta(hours=5))
@@ -46,11 +52,11 @@ def test_answered_paused_or_done_clocks_want_nothing() -> None:
 
 def test_a_timer_fires_only_if_the_ticket_still_wants_it() -> None:
     due = T0 + timedelta(hours=1)
-    assert sla.still_wanted("first_response_breach", due, facts(), TARGETS, 0.8)
+    assert timers.still_wanted("first_response_breach", due, facts(), POLICY, TARGETS)
     answered = facts(first_responded_at=T0 + timedelta(minutes=30))
-    assert not sla.still_wanted("first_response_breach", due, answered, TARGETS, 0.8)
+    assert not timers.still_wanted("first_response_breach", due, answered, POLICY, TARGETS)
     moved = facts(first_response_due=T0 + timedelta(hours=4))  # a lower priority since
-    assert not sla.still_wanted("first_response_breach", due, moved, TARGETS, 0.8)
+    assert not timers.still_wanted("first_response_breach", due, moved, POLICY, TARGETS)
 
 
 def test_a_pause_moves_the_resolution_due_time() -> None:
@@ -60,3 +66,15 @@ def test_a_pause_moves_the_resolution_due_time() -> None:
     assert sla.waited(T0, T0 + timedelta(minutes=75)) == "1h 15m"
     assert sla.parse_kind("next_response_breach") == (sla.Clock.NEXT_RESPONSE, sla.Level.BREACH)
     assert sla.parse_kind("digest") is None
+
+
+def test_auto_resolve_with_a_reminder_and_auto_close() -> None:
+    policy = Policy(0.8, timedelta(days=7), timedelta(days=2), timedelta(days=3))
+    waiting = facts(status=Status.AWAITING_CUSTOMER, waiting_since=T0, first_responded_at=T0)
+    assert timers.wanted(waiting, policy, TARGETS) == {
+        "auto_resolve": T0 + timedelta(days=7),
+        "auto_resolve_reminder": T0 + timedelta(days=5),
+    }
+    resolved = facts(status=Status.RESOLVED, resolved_at=T0, first_responded_at=T0)
+    assert timers.wanted(resolved, policy, TARGETS) == {"auto_close": T0 + timedelta(days=3)}
+    assert timers.wanted(resolved, Policy(0.8), TARGETS) == {}  # turned off
