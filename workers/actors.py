@@ -146,6 +146,8 @@ class Tasks:
             broker=broker,
             max_retries=3,
         )(self._drain_inbound)
+        # twice the reconciler's interval: a timer is armed by the pass before it falls due
+        self.arm_horizon = timedelta(seconds=2 * settings.reconcile_seconds)
         self.fire_timer = dramatiq.actor(
             actor_name="fire_timer",
             queue_name="timers",
@@ -155,11 +157,16 @@ class Tasks:
         broker.add_middleware(ReconcilerWatchdog(self))
 
     def arm(self, due: list[tuple[int, datetime]]) -> None:
-        """A message delayed to each timer's due time; if the broker is away, or the message is
-        lost, the reconciler fires the timer on its next pass."""
+        """A message delayed to the due time of each timer that falls due before the next
+        reconciler pass; that pass arms the next ones, and fires any that no message did (the
+        broker was away, a message was lost). Most timers are days away: a message each, kept
+        in the broker for days, would cost more than the timer row itself."""
         now = clock.now(self.app.settings)
+        horizon = self.arm_horizon
         try:
             for timer_id, at in due:
+                if at - now > horizon:
+                    continue
                 delay = max(int((at - now).total_seconds() * 1000), 0)
                 self.fire_timer.send_with_options(args=(timer_id,), delay=delay)
         except Exception as exc:
@@ -200,6 +207,7 @@ class Tasks:
         now = clock.now(self.app.settings)  # the one clock (a test may move it)
         self.dispatch(delivery.due_ids(self.app, now))
         self.dispatch(timers.fire_due(self.app, now))
+        self.arm(timers.coming(self.app, now, now + self.arm_horizon))
         if self.inbound_via_broker and self._inbound_waiting():
             self.drain_inbound.send()
         self.reconcile.send_with_options(delay=int(interval * 1000))

@@ -62,6 +62,22 @@ def due_ids(app: App, now: datetime) -> list[int]:
         return list(session.scalars(query))
 
 
+def coming(app: App, after: datetime, until: datetime) -> list[tuple[int, datetime]]:
+    """The pending timers that fall due between ``after`` and ``until``, with their due times."""
+    with app.sessions() as session:
+        query = (
+            select(Timer.id, Timer.due_at)
+            .where(
+                Timer.status == TimerStatus.PENDING,
+                Timer.due_at > after,
+                Timer.due_at <= until,
+            )
+            .order_by(Timer.due_at)
+            .limit(BATCH)
+        )
+        return [(timer_id, due) for timer_id, due in session.execute(query)]
+
+
 def fire_due(app: App, now: datetime) -> list[int]:
     """Fire every due timer; the ids of the outbox rows they wrote."""
     return [row for timer_id in due_ids(app, now) for row in fire(app, timer_id, now)]
