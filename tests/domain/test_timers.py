@@ -52,11 +52,11 @@ def test_answered_paused_or_done_clocks_want_nothing() -> None:
 
 def test_a_timer_fires_only_if_the_ticket_still_wants_it() -> None:
     due = T0 + timedelta(hours=1)
-    assert timers.still_wanted("first_response_breach", due, facts(), POLICY, TARGETS)
+    assert timers.wanted(facts(), POLICY, TARGETS)["first_response_breach"] == due
     answered = facts(first_responded_at=T0 + timedelta(minutes=30))
-    assert not timers.still_wanted("first_response_breach", due, answered, POLICY, TARGETS)
+    assert "first_response_breach" not in timers.wanted(answered, POLICY, TARGETS)
     moved = facts(first_response_due=T0 + timedelta(hours=4))  # a lower priority since
-    assert not timers.still_wanted("first_response_breach", due, moved, POLICY, TARGETS)
+    assert timers.wanted(moved, POLICY, TARGETS)["first_response_breach"] != due
 
 
 def test_a_pause_moves_the_resolution_due_time() -> None:

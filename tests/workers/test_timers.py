@@ -118,7 +118,8 @@ def test_an_answer_cancels_the_alerts_and_the_customers_reply_starts_the_next_cl
     timed: Desk, settings: Settings, sink: Sink
 ) -> None:
     timed.send("dee@customer.test", "support@example.com", "The app crashes.", subject="Crash")
-    first = pending(timed.app)
+    first = timed.ticket().resolution_due
+    assert set(pending(timed.app)) == {"first_response_warning"}  # one pending: the earliest
     timed.send("ann@us.test", timed.agent_token(timed.ticket(), "ann"), "#assign me\nOn it.")
     # answered; waiting for the customer pauses the resolution, and starts the auto-resolve
     assert set(pending(timed.app)) == {"auto_resolve"}
@@ -126,19 +127,12 @@ def test_an_answer_cancels_the_alerts_and_the_customers_reply_starts_the_next_cl
     assert alerts(sink, "warning") == alerts(sink, "breach") == []
     reply = str(timed.inbox("dee@customer.test")[-1].message["Reply-To"])
     timed.send("dee@customer.test", reply, "It still crashes after the update.")
-    resumed = pending(timed.app)
-    assert set(resumed) == {
-        "next_response_warning",
-        "next_response_breach",
-        "resolution_warning",
-        "resolution_breach",
-    }
-    assert resumed["resolution_breach"] > first["resolution_breach"]  # later by the pause
+    assert set(pending(timed.app)) == {"next_response_warning"}
+    resumed = timed.ticket().resolution_due
+    assert first is not None and resumed is not None and resumed > first  # later by the pause
     later(settings, timedelta(minutes=2, seconds=5))
     wait_for(lambda: alerts(sink, "breach"), what="the breach")
-    assert alerts(sink, "breach") == ["Ann Archer <ann@us.test>"], [
-        (str(r.message["To"]), str(r.message["Subject"])) for r in sink.received
-    ]
+    assert alerts(sink, "breach") == ["Ann Archer <ann@us.test>"]
 
 
 def test_a_delayed_message_fires_the_timer_on_time_without_the_reconciler(

@@ -6,7 +6,7 @@ next public agent reply) and the resolution (from creation, not counting time wa
 customer). Each clock wants a warning at ``warn_ratio`` of its target and a breach alert at its
 due time, as long as it runs. A timer fires only if the ticket, looked at when it falls due,
 still wants exactly that timer: an answer, a resolution or a new due date in the meantime means
-it has nothing to say (``helpdesk.domain.timers.still_wanted``).
+it has nothing to say.
 """
 
 from __future__ import annotations
