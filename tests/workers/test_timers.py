@@ -30,7 +30,13 @@ from tests.sink import Sink
 
 @contextmanager
 def worker_desk(
-    app: App, settings: Settings, sink: Sink, redis_url: str, log: Path, **extra: str
+    app: App,
+    settings: Settings,
+    sink: Sink,
+    redis_url: str,
+    log: Path,
+    processes: int = 1,
+    **extra: str,
 ) -> Iterator[Desk]:
     """A desk whose work is done by a worker process that judges timers by a test clock, with a
     first and next response due in 2 minutes and a resolution in 10 for medium tickets."""
@@ -45,17 +51,21 @@ def worker_desk(
     namespace = f"helpdesk-timers-{os.getpid()}-{time.monotonic_ns()}"
     broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
     env = worker_env(settings, redis_url, namespace, HELPDESK_OUTBOUND=sink.url, **extra)
-    worker = start_worker(env, log)
+    logs = [log.with_name(f"{log.stem}-{n}.log") for n in range(processes)]
+    workers = [start_worker(env, each) for each in logs]
     desk = Desk(app, sink)
     desk.gateway._gateway = Gateway(app, broker)
     desk.start()
     try:
-        wait_for(lambda: "worker running" in log.read_text(), what="the worker")
+        for each in logs:
+            wait_for(lambda each=each: "worker running" in each.read_text(), what=each.name)
         yield desk
     finally:
         desk.stop()
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=60)
         broker.flush_all()
         forget(broker)
         broker.close()
@@ -179,3 +189,22 @@ def test_silence_resolves_then_closes_and_the_customer_is_told_how_to_reopen(
         assert "we have not heard from you" in notice and "reply to this mail" in notice
         later(settings, timedelta(days=2, minutes=1))
         wait_for(lambda: desk.ticket().status is Status.CLOSED, what="the auto-close")
+
+
+def test_with_redis_wiped_and_two_workers_every_timer_fires_once(
+    app: App, settings: Settings, sink: Sink, redis_url: str, tmp_path: Path
+) -> None:
+    """The rows are the truth: a wiped broker loses the wake-ups and the reconciler's chain (the
+    watchdog starts it again), and two workers claim each timer once."""
+    extra = {"HELPDESK_TEST_CLOCK": "true", "HELPDESK_RECONCILE_SECONDS": "0.5"}
+    log = tmp_path / "worker.log"
+    with worker_desk(app, settings, sink, redis_url, log, processes=2, **extra) as desk:
+        for i in range(6):
+            desk.send(
+                f"c{i}@customer.test", "support@example.com", "Help, please.", subject=f"S{i}"
+            )
+        desk.gateway._gateway.broker.flush_all()
+        later(settings, timedelta(minutes=3))
+        wait_for(lambda: len(alerts(sink, "breach")) == 12, what="a breach per ticket and person")
+        later(settings, timedelta(seconds=30))
+    assert len(alerts(sink, "warning")) == len(alerts(sink, "breach")) == 12  # 6 tickets, 2 people
