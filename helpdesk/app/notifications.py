@@ -17,15 +17,14 @@ from sqlalchemy.orm import Session
 from helpdesk.app.answer_limits import AnswerLimits
 from helpdesk.app.settings import Settings
 from helpdesk.app.template_context import Recipient, message_id_for, template_context
-from helpdesk.app.unit_of_work import active_agents, unit
+from helpdesk.app.unit_of_work import active_agents, answerable, unit
 from helpdesk.domain.notices import Audience, Template
 from helpdesk.domain.tokens import Party, is_ours
-from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind, Role
+from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind
 from storage.db import assign_id
 from storage.models import (
     Agent,
     Customer,
-    GroupMember,
     Message,
     Outbox,
     Ticket,
@@ -210,26 +209,12 @@ class Planner:
         ]
 
     def _agents_for(self, ticket: Ticket) -> list[Recipient]:
-        """The assignee; else the group's members; else every active agent (the open queue).
-        An assignee who has left (deactivated) is stood in for by the active members of their
-        groups, and, failing those, as for an empty group, by the supervisors and admins."""
-        agents = sorted(active_agents(self.session).values(), key=lambda a: a.id)
+        """Who answers for the ticket (``answerable``); an unassigned one is the open queue's:
+        every active agent."""
         if ticket.assignee_agent_id is None and ticket.assignee_group_id is None:
+            agents = sorted(active_agents(self.session).values(), key=lambda a: a.id)
             return [_recipient(a) for a in agents]
-        found = [a for a in agents if a.id == ticket.assignee_agent_id]
-        if not found:
-            groups = [ticket.assignee_group_id] if ticket.assignee_group_id is not None else []
-            if ticket.assignee_agent_id is not None:
-                of_assignee = GroupMember.agent_id == ticket.assignee_agent_id
-                groups = list(self.session.scalars(select(GroupMember.group_id).where(of_assignee)))
-            members = set(
-                self.session.scalars(
-                    select(GroupMember.agent_id).where(GroupMember.group_id.in_(groups))
-                )
-            )
-            found = [a for a in agents if a.id in members]
-            found = found or [a for a in agents if a.role is not Role.AGENT] or agents
-        return [_recipient(a) for a in found]
+        return [_recipient(a) for a in answerable(self.session, ticket)]
 
     def _participants(self, ticket: Ticket) -> list[Customer]:
         if ticket.id is None:

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from helpdesk.app import tickets
 from helpdesk.app.notifications import Planner
 from helpdesk.app.runtime import App
-from helpdesk.app.unit_of_work import active_agents
+from helpdesk.app.unit_of_work import answerable
 from helpdesk.domain.notices import Template
 from helpdesk.domain.timers import sla as rules
-from helpdesk.domain.vocabulary import EventKind, Role
-from storage.models import Agent, GroupMember, Outbox, Ticket
+from helpdesk.domain.vocabulary import EventKind
+from storage.models import Outbox, Ticket
 
 
 def alert(
@@ -45,24 +45,9 @@ def alert(
     cooled = _recently_alerted(session, ticket, extra, now - app.settings.alert_cooldown)
     return [
         planner.sla_alert(agent, ticket, extra)
-        for agent in alerted(session, ticket)
+        for agent in answerable(session, ticket)
         if agent.email not in cooled
     ]
-
-
-def alerted(session: Session, ticket: Ticket) -> list[Agent]:
-    """The assignee; else the group's members; else (and for a group with nobody active) the
-    supervisors and admins; else everyone."""
-    agents = sorted(active_agents(session).values(), key=lambda a: a.id)
-    found = [a for a in agents if a.id == ticket.assignee_agent_id]
-    if not found and ticket.assignee_group_id is not None:
-        members = set(
-            session.scalars(
-                select(GroupMember.agent_id).where(GroupMember.group_id == ticket.assignee_group_id)
-            )
-        )
-        found = [a for a in agents if a.id in members]
-    return found or [a for a in agents if a.role is not Role.AGENT] or agents
 
 
 def _recently_alerted(

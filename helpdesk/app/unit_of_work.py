@@ -17,11 +17,12 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.domain.vocabulary import Priority
+from helpdesk.domain.vocabulary import Priority, Role
 from storage.models import (
     Agent,
     Blob,
     Customer,
+    GroupMember,
     Message,
     SlaPolicy,
     Ticket,
@@ -66,6 +67,23 @@ def active_agents(session: Session) -> dict[str, Agent]:
     if work.agents is None:
         work.agents = {a.email: a for a in session.scalars(select(Agent).where(Agent.active))}
     return work.agents
+
+
+def answerable(session: Session, ticket: Ticket) -> list[Agent]:
+    """Who answers for ``ticket``: its assignee; else the active members of its group (or, for
+    an assignee who has left, of their groups); else the supervisors and admins; else anyone."""
+    agents = sorted(active_agents(session).values(), key=lambda a: a.id)
+    found = [a for a in agents if a.id == ticket.assignee_agent_id]
+    assigned = ticket.assignee_agent_id is not None or ticket.assignee_group_id is not None
+    if not found and assigned:
+        groups = [ticket.assignee_group_id] if ticket.assignee_group_id is not None else []
+        if ticket.assignee_agent_id is not None:
+            of_assignee = GroupMember.agent_id == ticket.assignee_agent_id
+            groups = list(session.scalars(select(GroupMember.group_id).where(of_assignee)))
+        in_groups = GroupMember.group_id.in_(groups)
+        members = set(session.scalars(select(GroupMember.agent_id).where(in_groups)))
+        found = [a for a in agents if a.id in members]
+    return found or [a for a in agents if a.role is not Role.AGENT] or agents
 
 
 def sla_policy(session: Session, priority: Priority) -> SlaPolicy | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import get_args
 
 from helpdesk.domain.vocabulary import Priority, Status
 
@@ -97,5 +98,5 @@ class Show:
 Change = Move | Assign | SetPriority | SetCategory | SetReference | Retag | Block | Unblock
 Answer = Help | ListTickets | Show
 Effect = Change | Answer | Internal | OpenFor
-ANSWERS = (Help, ListTickets, Show)
-CHANGES = (Move, Assign, SetPriority, SetCategory, SetReference, Retag, Block, Unblock)
+ANSWERS: tuple[type[Answer], ...] = get_args(Answer)
+CHANGES: tuple[type[Change], ...] = get_args(Change)
