@@ -5,7 +5,14 @@ relationship resolves whichever table a caller needs."""
 from __future__ import annotations
 
 from storage.tables.mail import Heartbeat, InboundMail, InboundRaw, Outbox, Timer
-from storage.tables.people import Agent, Customer, Group, GroupMember, SlaPolicy
+from storage.tables.people import (
+    Agent,
+    BusinessCalendar,
+    Customer,
+    Group,
+    GroupMember,
+    SlaPolicy,
+)
 from storage.tables.tickets import (
     Blob,
     Message,
@@ -18,6 +25,7 @@ from storage.tables.tickets import (
 __all__ = [
     "Agent",
     "Blob",
+    "BusinessCalendar",
     "Customer",
     "Group",
     "GroupMember",

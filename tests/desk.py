@@ -48,6 +48,12 @@ class Desk:
     def stop(self) -> None:
         self.gateway.stop()
 
+    def __enter__(self) -> Desk:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
     def send(self, sender: str, to: str, body: str, subject: str = "Re: help", **kw: str) -> None:
         self.gateway.send(mail(sender=sender, to=to, subject=subject, body=body, **kw))
         self.settle()

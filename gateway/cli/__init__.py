@@ -1,7 +1,7 @@
 """The ``helpdesk`` command line: a contract that scripts and tests rely on (DESIGN.md).
 
 One module per command group: ``run`` (init, serve, worker), ``team`` (agent, group),
-``tickets``, ``mail`` (explain, mail list, mail replay), ``sla``.
+``tickets``, ``mail`` (explain, mail list, mail replay), ``sla``, ``calendar``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 
 import click
 
-from gateway.cli import mail, run, sla, team, tickets
+from gateway.cli import calendar, mail, run, sla, team, tickets
 
 
 @click.group()
@@ -30,5 +30,6 @@ for command in (
     mail.explain,
     mail.mail,
     sla.sla,
+    calendar.calendar,
 ):
     main.add_command(command)

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from helpdesk.app.unit_of_work import sla_policy
+from helpdesk.app.unit_of_work import business_calendar, sla_policy
+from helpdesk.domain import calendar as business
 from helpdesk.domain.timers import sla
 from helpdesk.domain.timers.facts import Facts
 from helpdesk.domain.vocabulary import AuthorKind, MessageKind, Priority, Status
@@ -28,6 +29,7 @@ def targets(session: Session, priority: Priority) -> sla.Targets | None:
         timedelta(minutes=policy.first_response_minutes),
         timedelta(minutes=following),
         timedelta(minutes=policy.resolution_minutes),
+        business_calendar(session),
     )
 
 
@@ -48,20 +50,20 @@ def set_dues(session: Session, ticket: Ticket) -> None:
     found = targets(session, ticket.priority)
     if found is None:
         return
-    ticket.first_response_due = ticket.created_at + found.first_response
-    paused = timedelta(seconds=ticket.sla_paused_seconds or 0)
-    ticket.resolution_due = ticket.created_at + found.resolution + paused
+    hours = found.calendar
+    ticket.first_response_due = business.add(hours, ticket.created_at, found.first_response)
+    paused = timedelta(seconds=ticket.sla_paused_seconds or 0)  # business time, with a calendar
+    ticket.resolution_due = business.add(hours, ticket.created_at, found.resolution + paused)
 
 
-def on_status(ticket: Ticket, before: Status, now: datetime) -> None:
+def on_status(session: Session, ticket: Ticket, before: Status, now: datetime) -> None:
     if ticket.status is Status.AWAITING_CUSTOMER and ticket.sla_paused_at is None:
         ticket.sla_paused_at = now
     elif before is Status.AWAITING_CUSTOMER and ticket.sla_paused_at is not None:
-        paused_at = ticket.sla_paused_at
-        ticket.resolution_due = sla.resumed(ticket.resolution_due, paused_at, now)
-        ticket.sla_paused_seconds = (ticket.sla_paused_seconds or 0) + int(
-            (now - paused_at).total_seconds()
-        )
+        paused_at, hours = ticket.sla_paused_at, business_calendar(session)
+        ticket.resolution_due = sla.resumed(ticket.resolution_due, paused_at, now, hours)
+        paused = business.between(hours, paused_at, now)
+        ticket.sla_paused_seconds = (ticket.sla_paused_seconds or 0) + int(paused.total_seconds())
         ticket.sla_paused_at = None
 
 
@@ -77,4 +79,4 @@ def on_message(
     elif author is AuthorKind.CUSTOMER and ticket.first_responded_at is not None:
         found = targets(session, ticket.priority)
         if found is not None and ticket.next_response_due is None:
-            ticket.next_response_due = now + found.next_response
+            ticket.next_response_due = business.add(found.calendar, now, found.next_response)

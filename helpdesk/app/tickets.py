@@ -191,7 +191,7 @@ def set_status(
     lifecycle.require_move(before, status)
     ticket.status = status
     ticket.updated_at = now
-    sla.on_status(ticket, before, now)
+    sla.on_status(session, ticket, before, now)
     if status is Status.RESOLVED:
         ticket.resolved_at = now
     if status is Status.CLOSED:

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from helpdesk.domain import calendar
 from helpdesk.domain.vocabulary import Priority, Role
 from storage.models import (
     Agent,
     Blob,
+    BusinessCalendar,
     Customer,
     GroupMember,
     Message,
@@ -38,6 +40,7 @@ Seen = dict[tuple[str, str], list[tuple[int, str, datetime]]]
 class UnitOfWork:
     agents: dict[str, Agent] | None = None
     sla: dict[Priority, SlaPolicy] | None = None
+    hours: tuple[calendar.Calendar | None] | None = None  # (None,): read, and none is set
     customers: dict[str, Customer | None] = field(default_factory=dict)
     blobs: dict[str, bool] = field(default_factory=dict)
     opened: set[Ticket] = field(default_factory=set)
@@ -91,6 +94,20 @@ def sla_policy(session: Session, priority: Priority) -> SlaPolicy | None:
     if work.sla is None:
         work.sla = {p.priority: p for p in session.scalars(select(SlaPolicy))}
     return work.sla.get(priority)
+
+
+def business_calendar(session: Session) -> calendar.Calendar | None:
+    """The business hours SLA clocks count in, or None (wall time); read once per unit of work."""
+    work = unit(session)
+    if work.hours is None:
+        row = session.scalars(select(BusinessCalendar)).first()
+        work.hours = (None if row is None else calendar_of(row),)
+    return work.hours[0]
+
+
+def calendar_of(row: BusinessCalendar) -> calendar.Calendar:
+    holidays = frozenset(date.fromisoformat(day) for day in row.holidays)
+    return calendar.Calendar(row.zone, calendar.parse_hours(row.hours), holidays)
 
 
 V = TypeVar("V")

@@ -53,6 +53,7 @@ class EventKind(enum.StrEnum):
     TICKET_RESOLVED = "ticket_resolved"
     TICKET_CLOSED = "ticket_closed"
     SLA_BREACHED = "sla_breached"
+    TICKET_ESCALATED = "ticket_escalated"
     CUSTOMER_BLOCKED = "customer_blocked"
     CUSTOMER_UNBLOCKED = "customer_unblocked"
     PARTICIPANT_ADDED = "participant_added"
@@ -67,6 +68,8 @@ class MailStatus(enum.StrEnum):
 
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
+    HELD = "held"  # for the recipient's digest, due at next_attempt_at
+    DIGESTED = "digested"  # sent within a digest (digest_id)
     SENT = "sent"
     FAILED = "failed"
 

@@ -101,6 +101,7 @@ class Outbox(Base):
     smtp_reply: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))  # sent within it
 
     ticket: Mapped[Ticket | None] = relationship()
     event: Mapped[TicketEvent | None] = relationship()

@@ -1,4 +1,5 @@
-"""Who is involved: customers, agents, their groups, and the SLA policy per priority."""
+"""Who is involved: customers, agents, their groups, the SLA policy per priority and the
+business hours it is counted in."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ class Agent(Base):
     role: Mapped[Role] = mapped_column(default=Role.AGENT)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    away_since: Mapped[datetime | None]  # absent from then until away_until (or told back)
+    away_until: Mapped[datetime | None]
+    digest_minutes: Mapped[int | None] = mapped_column(Integer)  # low/medium news gathered
 
     groups: Mapped[list[Group]] = relationship(secondary="group_members", back_populates="agents")
 
@@ -67,3 +71,15 @@ class SlaPolicy(Base):
     first_response_minutes: Mapped[int] = mapped_column(Integer)
     next_response_minutes: Mapped[int | None] = mapped_column(Integer)  # None: as the first
     resolution_minutes: Mapped[int] = mapped_column(Integer)
+
+
+class BusinessCalendar(Base):
+    """The business hours SLA clocks count in (one row, or none: wall time). ``hours`` is
+    written as ``helpdesk.domain.calendar.parse_hours`` reads it; ``holidays`` ISO dates."""
+
+    __tablename__ = "business_calendar"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    hours: Mapped[str] = mapped_column(Text)
+    holidays: Mapped[list[str]] = mapped_column(default=list)

@@ -45,6 +45,8 @@ class Ticket(Base):
     resolution_due: Mapped[datetime | None]  # moved on by the time paused, when it resumes
     sla_paused_at: Mapped[datetime | None]  # waiting for the customer: resolution does not run
     sla_paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    agent_active_at: Mapped[datetime | None]  # an agent's last reply, note or change
+    escalated_at: Mapped[datetime | None]  # unattended: the supervisors were told
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     first_responded_at: Mapped[datetime | None]

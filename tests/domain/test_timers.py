@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from helpdesk.domain import timers
+from helpdesk.domain import calendar, timers
+from helpdesk.domain.calendar import Calendar
 from helpdesk.domain.timers import sla
 from helpdesk.domain.timers.facts import Facts, Policy
 from helpdesk.domain.vocabulary import Status
@@ -78,3 +79,22 @@ def test_auto_resolve_with_a_reminder_and_auto_close() -> None:
     resolved = facts(status=Status.RESOLVED, resolved_at=T0, first_responded_at=T0)
     assert timers.wanted(resolved, policy, TARGETS) == {"auto_close": T0 + timedelta(days=3)}
     assert timers.wanted(resolved, Policy(0.8), TARGETS) == {}  # turned off
+
+
+def test_with_business_hours_the_warning_counts_back_in_business_time() -> None:
+    office = Calendar("Europe/Berlin", calendar.parse_hours("Mon-Fri 09:00-17:00"))
+    hours = sla.Targets(timedelta(hours=1), timedelta(hours=4), timedelta(hours=8), office)
+    monday = datetime(2026, 12, 7, 8, 30, tzinfo=UTC)  # 09:30 in Berlin, an hour after opening
+    warning = sla.wanted(facts(first_response_due=monday), hours, 0.8)["first_response_warning"]
+    assert warning == monday - timedelta(minutes=12)
+    late = sla.wanted(facts(first_response_due=monday), hours, 0.2)["first_response_warning"]
+    assert late == datetime(2026, 12, 4, 15, 42, tzinfo=UTC)  # Friday 16:42, before the weekend
+
+
+def test_a_pause_in_business_hours_leaves_the_business_time_that_was_left() -> None:
+    office = Calendar("Europe/Berlin", calendar.parse_hours("Mon-Fri 09:00-17:00"))
+    due = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)  # Friday 16:00: two business hours left
+    paused, back = due - timedelta(hours=2), datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    assert sla.resumed(due, paused, back, office) == datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    overdue = sla.resumed(due, due + timedelta(hours=1), due + timedelta(hours=3))
+    assert overdue == due + timedelta(hours=2)  # wall time: as overdue as before the pause

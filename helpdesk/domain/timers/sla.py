@@ -15,6 +15,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from helpdesk.domain import calendar as business
+from helpdesk.domain.calendar import Calendar
 from helpdesk.domain.timers.facts import Facts
 from helpdesk.domain.vocabulary import ACTIVE_STATUSES
 
@@ -36,9 +38,12 @@ class Level(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Targets:
+    """A priority's targets, counted in business time when a calendar is given."""
+
     first_response: timedelta
     next_response: timedelta
     resolution: timedelta
+    calendar: Calendar | None = None
 
     def of(self, clock: Clock) -> timedelta:
         return {
@@ -81,14 +86,20 @@ def wanted(facts: Facts, targets: Targets, warn_ratio: float) -> dict[str, datet
     for clock, due in running(facts).items():
         early = targets.of(clock) * (1 - warn_ratio)
         if 0 < warn_ratio < 1:
-            timers[kind(clock, Level.WARNING)] = due - early
+            timers[kind(clock, Level.WARNING)] = business.add(targets.calendar, due, -early)
         timers[kind(clock, Level.BREACH)] = due
     return timers
 
 
-def resumed(due: datetime | None, paused_at: datetime, now: datetime) -> datetime | None:
-    """A resolution due time after a pause from ``paused_at`` to ``now``: later by the pause."""
-    return None if due is None else due + (now - paused_at)
+def resumed(
+    due: datetime | None, paused_at: datetime, now: datetime, calendar: Calendar | None = None
+) -> datetime | None:
+    """A resolution due time after a pause from ``paused_at`` to ``now``: as much (business)
+    time left after the pause as there was before it (or as much overdue)."""
+    if due is None:
+        return None
+    left = business.between(calendar, paused_at, due) - business.between(calendar, due, paused_at)
+    return business.add(calendar, now, left)
 
 
 def waited(since: datetime, now: datetime) -> str:
