@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.cli.common import open_app
+from helpdesk.app import absence, clock
+from helpdesk.app.unit_of_work import is_away
+from helpdesk.domain import durations
 from helpdesk.domain.vocabulary import Role
 from storage.models import Agent, Group
 
@@ -44,13 +47,17 @@ def agent_add(email: str, name: str, role: str, groups: tuple[str, ...]) -> None
 
 @agent.command("list")
 def agent_list() -> None:
-    """The team: email, role, active or not, groups."""
+    """The team: email, role, active or not (or away until when), groups, digest period."""
     app = open_app()
+    now = clock.now(app.settings)
     with app.sessions() as session:
         for each in session.scalars(select(Agent).order_by(Agent.email)):
             state = "active" if each.active else "inactive"
+            if each.active and is_away(each, now) and each.away_until is not None:
+                state = f"away until {each.away_until:%Y-%m-%d %H:%M} UTC"
             groups = ",".join(sorted(g.name for g in each.groups)) or "-"
-            click.echo(f"{each.email}\t{each.name}\t{each.role.value}\t{state}\t{groups}")
+            digest = f"digest {each.digest_minutes}m" if each.digest_minutes else "no digest"
+            click.echo(f"{each.email}\t{each.name}\t{each.role.value}\t{state}\t{groups}\t{digest}")
 
 
 @agent.command("set")
@@ -62,13 +69,21 @@ def agent_list() -> None:
     help="false: the agent has left; their tickets' mail goes to their groups, or the supervisors.",
 )
 @click.option("--group", "groups", multiple=True, help="The groups, replacing the current ones.")
-def agent_set(email: str, role: str | None, active: bool | None, groups: tuple[str, ...]) -> None:
-    """Change an agent's role, groups, or whether they are active."""
+@click.option(
+    "--digest",
+    metavar="DURATION|off",
+    help="Gather notifications about low and medium priority tickets into one mail per period "
+    "(e.g. 30m, 1h); off: each at once.",
+)
+def agent_set(
+    email: str, role: str | None, active: bool | None, groups: tuple[str, ...], digest: str | None
+) -> None:
+    """Change an agent's role, groups, digest, or whether they are active."""
     app = open_app()
     with app.sessions.begin() as session:
-        found = session.scalar(select(Agent).where(Agent.email == email.lower()))
-        if found is None:
-            raise click.ClickException(f"no agent {email}; see helpdesk agent list")
+        found = _agent(session, email)
+        if digest is not None:
+            found.digest_minutes = _digest_minutes(digest)
         if role is not None:
             found.role = Role(role)
         if active is not None:
@@ -77,6 +92,73 @@ def agent_set(email: str, role: str | None, active: bool | None, groups: tuple[s
             found.groups = _groups(session, groups)
         state = "active" if found.active else "inactive"
         click.echo(f"agent {found.email}: {found.role.value}, {state}")
+
+
+def _digest_minutes(text: str) -> int | None:
+    if text.lower() in ("off", "none", "0"):
+        return None
+    length = durations.parse(text)
+    if length is None or length < timedelta(minutes=1) or length > timedelta(days=1):
+        raise click.BadParameter(f"{text!r}: a period from 1m to 1d, like 30m, or off")
+    return int(length.total_seconds() // 60)
+
+
+@agent.command("away")
+@click.argument("email")
+@click.option(
+    "--until",
+    "until_text",
+    required=True,
+    metavar="DATE",
+    help="When they are back: a day (2026-12-24, at midnight UTC), a time (2026-12-24T09:00, "
+    "UTC) or a duration from now (3d).",
+)
+def agent_away(email: str, until_text: str) -> None:
+    """Mark an agent away: alerts and notifications skip them, and after a grace
+    (HELPDESK_ABSENCE_HANDBACK_AFTER) their active tickets go back to their group."""
+    app = open_app()
+    now = clock.now(app.settings)
+    until = _when(until_text, now)
+    if until <= now:
+        raise click.BadParameter(f"{until_text!r} is not in the future", param_hint="--until")
+    with app.sessions.begin() as session:
+        found = _agent(session, email)
+        count = absence.go_away(session, found, until, now, app.settings)
+    click.echo(
+        f"agent {found.email}: away until {until:%Y-%m-%d %H:%M} UTC; {count} active tickets"
+    )
+
+
+@agent.command("back")
+@click.argument("email")
+def agent_back(email: str) -> None:
+    """An agent who was away is back: they hear about their tickets again."""
+    app = open_app()
+    with app.sessions.begin() as session:
+        found = _agent(session, email)
+        absence.come_back(session, found, clock.now(app.settings), app.settings)
+    click.echo(f"agent {found.email}: back")
+
+
+def _when(text: str, now: datetime) -> datetime:
+    length = durations.parse(text)
+    if length is not None:
+        return now + length
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r}: a date (2026-12-24), a time (2026-12-24T09:00) or a duration (3d)",
+            param_hint="--until",
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _agent(session: Session, email: str) -> Agent:
+    found = session.scalar(select(Agent).where(Agent.email == email.lower()))
+    if found is None:
+        raise click.ClickException(f"no agent {email}; see helpdesk agent list")
+    return found
 
 
 def _groups(session: Session, names: tuple[str, ...]) -> list[Group]:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from helpdesk.app.answer_limits import AnswerLimits
 from helpdesk.app.settings import Settings
 from helpdesk.app.template_context import Recipient, message_id_for, template_context
-from helpdesk.app.unit_of_work import active_agents, answerable, unit
+from helpdesk.app.unit_of_work import answerable, present_agents, unit
 from helpdesk.domain.notices import Audience, Template
 from helpdesk.domain.tokens import Party, is_ours
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind
@@ -145,6 +145,11 @@ class Planner:
         recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
         return self._direct(Template.AGENT_SLA_ALERT, recipient, ticket, extra, "")
 
+    def escalation(self, agent: Agent, ticket: Ticket, extra: dict[str, Any]) -> Outbox:
+        """A supervisor told that a ticket has had no agent activity for a long time."""
+        recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
+        return self._direct(Template.AGENT_ESCALATED, recipient, ticket, extra, "")
+
     def timeout_notice(self, ticket: Ticket, kind: str, extra: dict[str, Any]) -> Outbox:
         """The customer's reminder that a ticket waiting for them will soon be resolved."""
         extra = {**extra, "timer": kind}
@@ -212,9 +217,8 @@ class Planner:
         """Who answers for the ticket (``answerable``); an unassigned one is the open queue's:
         every active agent."""
         if ticket.assignee_agent_id is None and ticket.assignee_group_id is None:
-            agents = sorted(active_agents(self.session).values(), key=lambda a: a.id)
-            return [_recipient(a) for a in agents]
-        return [_recipient(a) for a in answerable(self.session, ticket)]
+            return [_recipient(a) for a in present_agents(self.session, self.now)]
+        return [_recipient(a) for a in answerable(self.session, ticket, self.now)]
 
     def _participants(self, ticket: Ticket) -> list[Customer]:
         if ticket.id is None:

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     auto_resolve_after: str = "7d"  # waiting for the customer this long: resolved ("" never)
     auto_resolve_reminder: str = ""  # the customer reminded this long before ("" no reminder)
     auto_close_after: str = "7d"  # resolved this long with no reply: closed ("" never)
+    escalate_after: str = "1d"  # no agent activity this long (business time): supervisors told
+    absence_handback_after: str = "1h"  # an absent agent's tickets go back to the team after
     test_clock: bool = False  # timers judged by var/clock-offset too (tests only)
     delivery_attempts: int = 12
     delivery_backoff_seconds: float = 30.0
@@ -128,6 +130,8 @@ class Settings(BaseSettings):
             durations.parse(self.auto_resolve_after),
             durations.parse(self.auto_resolve_reminder),
             durations.parse(self.auto_close_after),
+            durations.parse(self.escalate_after),
+            durations.parse(self.absence_handback_after),
         )
 
     @property

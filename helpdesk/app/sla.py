@@ -34,6 +34,10 @@ def targets(session: Session, priority: Priority) -> sla.Targets | None:
 
 
 def facts(ticket: Ticket) -> Facts:
+    assignee = ticket.assignee_agent if ticket.assignee_agent_id is not None else None
+    away = None
+    if assignee is not None and assignee.away_since is not None and assignee.away_until:
+        away = (assignee.away_since, assignee.away_until)
     return Facts(
         ticket.status,
         ticket.first_response_due,
@@ -42,6 +46,10 @@ def facts(ticket: Ticket) -> Facts:
         ticket.resolution_due,
         ticket.sla_paused_at,
         ticket.resolved_at,
+        ticket.created_at,
+        ticket.agent_active_at,
+        ticket.escalated_at,
+        away,
     )
 
 

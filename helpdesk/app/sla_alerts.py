@@ -45,7 +45,7 @@ def alert(
     cooled = _recently_alerted(session, ticket, extra, now - app.settings.alert_cooldown)
     return [
         planner.sla_alert(agent, ticket, extra)
-        for agent in answerable(session, ticket)
+        for agent in answerable(session, ticket, now)
         if agent.email not in cooled
     ]
 

@@ -71,6 +71,8 @@ def record(
     )
     session.add(event)
     unit(session).events.append(event)
+    if actor.kind is AuthorKind.AGENT:
+        ticket.agent_active_at = now  # escalation counts from here
     return event
 
 
@@ -219,6 +221,7 @@ def assign(
     label: str,
     actor: Actor,
     now: datetime,
+    reason: str = "",
 ) -> None:
     """Assign to one agent or one group (never both: setting one clears the other)."""
     before = assignee_label(ticket)
@@ -233,7 +236,7 @@ def assign(
         actor,
         now,
         before={"assignee": before},
-        after={"assignee": label},
+        after={"assignee": label} | ({"reason": reason} if reason else {}),
     )
     if label:
         set_status(session, ticket, lifecycle.on_assign(ticket.status), actor, now)

@@ -17,11 +17,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.app import sla, sla_alerts, timeouts
+from helpdesk.app import escalations, hand_back, sla, sla_alerts, timeouts
 from helpdesk.app.notifications import Planner
 from helpdesk.app.runtime import App
-from helpdesk.app.unit_of_work import unit
+from helpdesk.app.unit_of_work import business_calendar, unit
 from helpdesk.domain import timers as kinds
+from helpdesk.domain.timers import absence as absence_rules
+from helpdesk.domain.timers import escalation
 from helpdesk.domain.timers import sla as clocks
 from helpdesk.domain.timers.facts import Policy
 from helpdesk.domain.vocabulary import TimerStatus
@@ -35,7 +37,7 @@ def schedule(session: Session, ticket: Ticket, now: datetime, policy: Policy) ->
     fires, every kind due by then is acted on, and the next one is set; one row per ticket
     rather than one per kind keeps opening a ticket cheap (measured: four rows a ticket were a
     quarter of the pipeline's time)."""
-    want = kinds.wanted(sla.facts(ticket), policy, sla.targets(session, ticket.priority))
+    want = _wanted(session, ticket, policy)
     known = _known(session, ticket)
     left = {key for key in want.items() if not _fired(known.get(key))}
     following = min(left, key=lambda key: (key[1], key[0]), default=None)
@@ -52,6 +54,11 @@ def schedule(session: Session, ticket: Ticket, now: datetime, policy: Policy) ->
         return
     current.status = TimerStatus.PENDING
     unit(session).armed.append(current)
+
+
+def _wanted(session: Session, ticket: Ticket, policy: Policy) -> dict[str, datetime]:
+    targets = sla.targets(session, ticket.priority)
+    return kinds.wanted(sla.facts(ticket), policy, targets, business_calendar(session))
 
 
 def _known(session: Session, ticket: Ticket) -> dict[tuple[str, datetime], Timer]:
@@ -115,7 +122,7 @@ def fire(app: App, timer_id: int, now: datetime, only_due: bool = False) -> list
             return []
         targets = sla.targets(session, ticket.priority)
         known = _known(session, ticket)
-        want = kinds.wanted(sla.facts(ticket), policy, targets)
+        want = _wanted(session, ticket, policy)
         due = sorted((at, kind) for kind, at in want.items() if at <= now)
         rows: list[Outbox] = []
         for at, kind in due:
@@ -145,8 +152,14 @@ def _act(
     which = clocks.parse_kind(kind)
     if which is not None and targets is not None:
         return sla_alerts.alert(session, app, ticket, which, due, targets, now)
+    if kind == escalation.ESCALATE:
+        return escalations.escalate(session, app, ticket, now)
     unit(session).events.clear()
-    extra = timeouts.act(session, ticket, kind, now)
+    extra = None
+    if kind == absence_rules.HANDBACK:
+        hand_back.hand_back(session, ticket, now)
+    else:
+        extra = timeouts.act(session, ticket, kind, now)
     planner = Planner(session, app.settings, now)
     rows = planner.plan(unit(session).events)
     return [*rows, planner.timeout_notice(ticket, kind, extra)] if extra else rows

@@ -72,10 +72,22 @@ def active_agents(session: Session) -> dict[str, Agent]:
     return work.agents
 
 
-def answerable(session: Session, ticket: Ticket) -> list[Agent]:
-    """Who answers for ``ticket``: its assignee; else the active members of its group (or, for
-    an assignee who has left, of their groups); else the supervisors and admins; else anyone."""
+def present_agents(session: Session, now: datetime) -> list[Agent]:
+    """The active agents who are not away now, in the order they joined."""
     agents = sorted(active_agents(session).values(), key=lambda a: a.id)
+    return [a for a in agents if not is_away(a, now)]
+
+
+def is_away(agent: Agent, now: datetime) -> bool:
+    since, until = agent.away_since, agent.away_until
+    return since is not None and until is not None and since <= now < until
+
+
+def answerable(session: Session, ticket: Ticket, now: datetime) -> list[Agent]:
+    """Who answers for ``ticket``: its assignee; else the active members of its group (or, for
+    an assignee who has left or is away, of their groups); else the supervisors and admins;
+    else anyone. An agent who is away is never among them."""
+    agents = present_agents(session, now)
     found = [a for a in agents if a.id == ticket.assignee_agent_id]
     assigned = ticket.assignee_agent_id is not None or ticket.assignee_group_id is not None
     if not found and assigned:

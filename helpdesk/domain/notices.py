@@ -32,6 +32,7 @@ class Template(enum.StrEnum):
     AGENT_FEEDBACK = "agent/feedback"
     AGENT_REJECTED_NOTICE = "agent/rejected_notice"
     AGENT_SLA_ALERT = "agent/sla_alert"
+    AGENT_ESCALATED = "agent/escalated"
 
     @property
     def audience(self) -> Audience:

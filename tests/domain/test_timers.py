@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from helpdesk.domain import calendar, timers
 from helpdesk.domain.calendar import Calendar
-from helpdesk.domain.timers import sla
+from helpdesk.domain.timers import absence, escalation, sla
 from helpdesk.domain.timers.facts import Facts, Policy
 from helpdesk.domain.vocabulary import Status
 
@@ -98,3 +98,36 @@ def test_a_pause_in_business_hours_leaves_the_business_time_that_was_left() -> N
     assert sla.resumed(due, paused, back, office) == datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
     overdue = sla.resumed(due, due + timedelta(hours=1), due + timedelta(hours=3))
     assert overdue == due + timedelta(hours=2)  # wall time: as overdue as before the pause
+
+
+def test_escalation_counts_from_the_last_agent_activity_once_per_silence() -> None:
+    policy = Policy(0.8, escalate_after=timedelta(hours=4))
+    assert escalation.wanted(facts(created_at=T0), policy, None) == {
+        "escalation": T0 + timedelta(hours=4)
+    }
+    touched = facts(created_at=T0, agent_active_at=T0 + timedelta(hours=1))
+    assert escalation.wanted(touched, policy, None)["escalation"] == T0 + timedelta(hours=5)
+    told = facts(created_at=T0, escalated_at=T0 + timedelta(hours=4))
+    assert escalation.wanted(told, policy, None) == {}
+    waiting = facts(created_at=T0, status=Status.AWAITING_CUSTOMER, waiting_since=T0)
+    assert escalation.wanted(waiting, policy, None) == {}  # the customer's turn, not the team's
+    assert escalation.wanted(facts(created_at=T0), Policy(0.8), None) == {}  # turned off
+    office = Calendar("UTC", calendar.parse_hours("Mon-Fri 09:00-17:00"))
+    friday = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+    late = escalation.wanted(facts(created_at=friday), policy, office)["escalation"]
+    assert late == datetime(2026, 12, 7, 11, 0, tzinfo=UTC)  # business time
+
+
+def test_an_absent_assignees_ticket_is_handed_back_after_the_grace_unless_they_are_back() -> None:
+    policy = Policy(0.8, handback_after=timedelta(hours=1))
+    away = facts(assignee_away=(T0, T0 + timedelta(days=3)))
+    assert absence.wanted(away, policy) == {"absence_handback": T0 + timedelta(hours=1)}
+    short = facts(assignee_away=(T0, T0 + timedelta(minutes=30)))
+    assert absence.wanted(short, policy) == {}  # back before the grace is over
+    assert absence.wanted(facts(), policy) == {}
+    assert (
+        absence.wanted(
+            facts(status=Status.RESOLVED, assignee_away=(T0, T0 + timedelta(days=3))), policy
+        )
+        == {}
+    )

@@ -3,92 +3,19 @@ with the clock moved forward instead of waiting (issue 12)."""
 
 from __future__ import annotations
 
-import os
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import select
 
-from gateway.cli import main
-from gateway.serve import Gateway
-from helpdesk.app import clock
 from helpdesk.app.runtime import App
 from helpdesk.app.settings import Settings
-from helpdesk.domain.vocabulary import EventKind, Status, TimerStatus
-from storage.models import TicketEvent, Timer
+from helpdesk.domain.vocabulary import EventKind, Status
+from storage.models import TicketEvent
 from tests.desk import Desk, wait_for
-from tests.helpers import forget, start_worker, worker_env
 from tests.sink import Sink
-
-
-@contextmanager
-def worker_desk(
-    app: App,
-    settings: Settings,
-    sink: Sink,
-    redis_url: str,
-    log: Path,
-    processes: int = 1,
-    **extra: str,
-) -> Iterator[Desk]:
-    """A desk whose work is done by a worker process that judges timers by a test clock, with a
-    first and next response due in 2 minutes and a resolution in 10 for medium tickets."""
-    cli_env = {
-        "HELPDESK_DATABASE_URL": settings.resolved_database_url,
-        "HELPDESK_VAR_DIR": str(settings.var_dir),
-        "HELPDESK_SECRET": settings.secret,
-    }
-    set_sla = ["sla", "set", "medium", "--first-response", "2m", "--next-response", "2m"]
-    set_sla += ["--resolution", "10m"]
-    assert CliRunner().invoke(main, set_sla, env=cli_env).exit_code == 0
-    namespace = f"helpdesk-timers-{os.getpid()}-{time.monotonic_ns()}"
-    broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
-    env = worker_env(settings, redis_url, namespace, HELPDESK_OUTBOUND=sink.url, **extra)
-    logs = [log.with_name(f"{log.stem}-{n}.log") for n in range(processes)]
-    workers = [start_worker(env, each) for each in logs]
-    desk = Desk(app, sink)
-    desk.gateway._gateway = Gateway(app, broker)
-    desk.start()
-    try:
-        for each in logs:
-            wait_for(lambda each=each: "worker running" in each.read_text(), what=each.name)
-        yield desk
-    finally:
-        desk.stop()
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            worker.wait(timeout=60)
-        broker.flush_all()
-        forget(broker)
-        broker.close()
-
-
-@pytest.fixture
-def timed(
-    app: App, settings: Settings, sink: Sink, redis_url: str, tmp_path: Path
-) -> Iterator[Desk]:
-    extra = {"HELPDESK_TEST_CLOCK": "true", "HELPDESK_RECONCILE_SECONDS": "0.5"}
-    with worker_desk(app, settings, sink, redis_url, tmp_path / "worker.log", **extra) as desk:
-        yield desk
-
-
-def alerts(sink: Sink, level: str) -> list[str]:
-    return [
-        str(r.message["To"]) for r in sink.received if f"SLA {level}:" in str(r.message["Subject"])
-    ]
-
-
-def later(settings: Settings, by: timedelta) -> None:
-    clock.advance(settings, by)
-    time.sleep(1.5)  # three reconciler passes
+from tests.workers.timed import alerts, later, pending, worker_desk
 
 
 def test_first_response_warning_then_breach_to_the_supervisors(
@@ -116,12 +43,6 @@ def test_first_response_warning_then_breach_to_the_supervisors(
         assert event.after["clock"] == "first_response"
     later(settings, timedelta(seconds=30))
     assert len(alerts(sink, "breach")) == 2  # once
-
-
-def pending(app: App) -> dict[str, datetime]:
-    with app.sessions() as session:
-        rows = session.scalars(select(Timer).where(Timer.status == TimerStatus.PENDING))
-        return {t.kind: t.due_at for t in rows}
 
 
 def test_an_answer_cancels_the_alerts_and_the_customers_reply_starts_the_next_clock(

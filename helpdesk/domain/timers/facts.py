@@ -17,6 +17,10 @@ class Facts:
     resolution_due: datetime | None
     waiting_since: datetime | None  # for the customer (awaiting_customer): the SLA is paused
     resolved_at: datetime | None
+    created_at: datetime | None = None
+    agent_active_at: datetime | None = None  # an agent's last reply, note or change
+    escalated_at: datetime | None = None
+    assignee_away: tuple[datetime, datetime] | None = None  # the assignee's absence: from, until
 
     @property
     def paused(self) -> bool:
@@ -31,3 +35,5 @@ class Policy:
     auto_resolve_after: timedelta | None = None
     remind_before: timedelta | None = None
     auto_close_after: timedelta | None = None
+    escalate_after: timedelta | None = None
+    handback_after: timedelta | None = None

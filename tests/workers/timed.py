@@ -1,0 +1,102 @@
+"""A desk whose work is done by ``helpdesk worker`` processes on a real Redis, judging timers
+by a test clock that a test moves forward instead of waiting (issue 12)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import select
+
+from gateway.cli import main
+from gateway.serve import Gateway
+from helpdesk.app import clock
+from helpdesk.app.runtime import App
+from helpdesk.app.settings import Settings
+from helpdesk.domain.vocabulary import TimerStatus
+from storage.models import Timer
+from tests.desk import Desk, wait_for
+from tests.helpers import forget, start_worker, worker_env
+from tests.sink import Sink
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    return {
+        "HELPDESK_DATABASE_URL": settings.resolved_database_url,
+        "HELPDESK_VAR_DIR": str(settings.var_dir),
+        "HELPDESK_SECRET": settings.secret,
+        "HELPDESK_TEST_CLOCK": "true",
+    }
+
+
+def cli(settings: Settings, *args: str) -> str:
+    result = CliRunner().invoke(main, list(args), env=cli_env(settings))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def timed_app(app: App, **changes: object) -> App:
+    """``app`` on the test clock, with these settings changed (the worker's env says the same)."""
+    settings = app.settings.model_copy(update={"test_clock": True, **changes})
+    return App(settings, app.engine, app.sessions, app.secret)
+
+
+@contextmanager
+def worker_desk(
+    app: App,
+    settings: Settings,
+    sink: Sink,
+    redis_url: str,
+    log: Path,
+    processes: int = 1,
+    **extra: str,
+) -> Iterator[Desk]:
+    """A desk whose work is done by a worker process that judges timers by a test clock, with a
+    first and next response due in 2 minutes and a resolution in 10 for medium tickets."""
+    set_sla = ["sla", "set", "medium", "--first-response", "2m", "--next-response", "2m"]
+    cli(settings, *set_sla, "--resolution", "10m")
+    namespace = f"helpdesk-timers-{os.getpid()}-{time.monotonic_ns()}"
+    broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
+    env = worker_env(settings, redis_url, namespace, HELPDESK_OUTBOUND=sink.url, **extra)
+    logs = [log.with_name(f"{log.stem}-{n}.log") for n in range(processes)]
+    workers = [start_worker(env, each) for each in logs]
+    desk = Desk(app, sink)
+    desk.gateway._gateway = Gateway(app, broker)
+    desk.start()
+    try:
+        for each in logs:
+            wait_for(lambda each=each: "worker running" in each.read_text(), what=each.name)
+        yield desk
+    finally:
+        desk.stop()
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=60)
+        broker.flush_all()
+        forget(broker)
+        broker.close()
+
+
+def alerts(sink: Sink, level: str) -> list[str]:
+    return [
+        str(r.message["To"]) for r in sink.received if f"SLA {level}:" in str(r.message["Subject"])
+    ]
+
+
+def later(settings: Settings, by: timedelta) -> None:
+    clock.advance(settings, by)
+    time.sleep(1.5)  # three reconciler passes
+
+
+def pending(app: App) -> dict[str, datetime]:
+    with app.sessions() as session:
+        rows = session.scalars(select(Timer).where(Timer.status == TimerStatus.PENDING))
+        return {t.kind: t.due_at for t in rows}
