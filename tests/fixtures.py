@@ -26,7 +26,7 @@ from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import MessageKind
 from storage.base import Base
 from storage.db import make_engine, upgrade
-from storage.models import Agent, Message
+from storage.models import Agent, Message, SlaPolicy
 from tests.helpers import GatewayThread, forget
 from tests.sink import OPEN_SINKS, Received, Sink
 
@@ -87,10 +87,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("postgres_url")
     engine = make_engine(url)
     tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP]
+    seeded = request.getfixturevalue("seeded_sla")
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        # the seeded SLA policy is kept (it is the migrations'), but as seeded: a test may set it
+        conn.execute(text("DELETE FROM sla_policies"))
+        conn.execute(SlaPolicy.__table__.insert(), seeded)
     engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def seeded_sla(postgres_url: str) -> list[dict[str, object]]:
+    engine = make_engine(postgres_url)
+    with engine.connect() as conn:
+        rows = [dict(row) for row in conn.execute(SlaPolicy.__table__.select()).mappings()]
+    engine.dispose()
+    return rows
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from dramatiq.rate_limits.backends import RedisBackend
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
-from helpdesk.app import clock, timers
+from helpdesk.app import clock, digests, timers
 from helpdesk.app.runtime import App
 from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import MailStatus
@@ -207,6 +207,7 @@ class Tasks:
         now = clock.now(self.app.settings)  # the one clock (a test may move it)
         self.dispatch(delivery.due_ids(self.app, now))
         self.dispatch(timers.fire_due(self.app, now))
+        self.dispatch(digests.gather_due(self.app, now))
         self.arm(timers.coming(self.app, now, now + self.arm_horizon))
         if self.inbound_via_broker and self._inbound_waiting():
             self.drain_inbound.send()

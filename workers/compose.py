@@ -79,6 +79,8 @@ class Draft:
 
 def subject_line(draft: Draft) -> str:
     if not draft.ticket_number:
+        if draft.subject_prefix:  # about no one mail: a digest
+            return f"{draft.subject_prefix} {draft.subject}"
         return f"Re: {draft.subject}" if draft.subject else "Your mail to support"
     tag = f"[{draft.ticket_number}]"
     line = draft.subject if tag in draft.subject else f"{tag} {draft.subject}"

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from jinja2 import TemplateError
 from sqlalchemy import Connection, or_, select, update
@@ -48,6 +49,7 @@ from storage.outbox import (
     Claim,
     claim_others,
 )
+from workers import charts
 from workers.compose import WIRE, Draft, compose
 from workers.render import Renderer
 from workers.transport import DeliveryError, Transport
@@ -199,6 +201,8 @@ class Deliverer:
             token = tokens.Token(number, tokens.Party(party), party_id)
             reply = tokens.reply_address(self.app.secret, self.support, token)
         context.update(support_address=self.support, reply_address=reply)
+        if "items" in context:  # a digest: each item answered at its own ticket's address
+            context["items"] = [self._with_reply_address(item) for item in context["items"]]
         text, html = self.renderer.render(claim.template, context)
         return Draft(
             template=claim.template,
@@ -216,9 +220,18 @@ class Deliverer:
             subject_prefix=str(context.get("subject_prefix", "")),
         )
 
+    def _with_reply_address(self, item: dict[str, Any]) -> dict[str, Any]:
+        token = tokens.Token(
+            item["ticket"]["number"], tokens.Party(item["party"]), int(item["party_id"])
+        )
+        return {**item, "reply_address": tokens.reply_address(self.app.secret, self.support, token)}
+
     def _with_attachments(self, claim: Claim, draft: Draft) -> Draft:
         """Agents get every attachment of the message; a customer gets those of an agent's public
-        reply, never their own and never a note's."""
+        reply, never their own and never a note's; a ``#report`` answer its chart."""
+        if "chart" in claim.context:
+            chart = charts.attachment(self.app, claim.context["chart"])
+            return replace(draft, attachments=(chart,) if chart else ())
         message = claim.context.get("message") or {}
         public_by_agent = message.get("author_kind") == "agent" and message.get("kind") == "public"
         wanted = claim.audience == Audience.AGENT or public_by_agent

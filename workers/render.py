@@ -52,6 +52,17 @@ def sample_context() -> dict[str, Any]:
         "sender": "mallory@example.net",
         "received_at": "2026-11-23 12:00 UTC",
         "help": "#status open|in_progress|pending|resolved|closed",
+        "items": [
+            {
+                "what": "Customer reply",
+                "at": "2026-11-23 12:00 UTC",
+                "ticket": {"number": "TKT-SAMPLE", "subject": "Printer on fire", "priority": "low"},
+                "event": {"kind": "ticket_commented", "actor": "ada@example.org"},
+                "author": "ada@example.org",
+                "excerpt": "It is still burning.",
+                "reply_address": "support+token@example.com",
+            }
+        ],
     }
 
 

@@ -1,7 +1,7 @@
 """The ``helpdesk`` command line: a contract that scripts and tests rely on (DESIGN.md).
 
 One module per command group: ``run`` (init, serve, worker), ``team`` (agent, group),
-``tickets``, ``mail`` (explain, mail list, mail replay), ``sla``, ``calendar``.
+``tickets``, ``mail`` (explain, mail list, mail replay), ``sla``, ``calendar``, ``report``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 
 import click
 
-from gateway.cli import calendar, mail, run, sla, team, tickets
+from gateway.cli import calendar, mail, report, run, sla, team, tickets
 
 
 @click.group()
@@ -31,5 +31,6 @@ for command in (
     mail.mail,
     sla.sla,
     calendar.calendar,
+    report.report,
 ):
     main.add_command(command)

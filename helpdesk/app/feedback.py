@@ -1,17 +1,20 @@
 """What an agent is told after a command mail: what was applied, or what was wrong and why.
 
-The answers to ``#help``, ``#list`` and ``#show`` are built here too, within what the agent may see.
+The answers to ``#help``, ``#list``, ``#show`` and ``#report`` are built here too, within what the
+agent may see.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, assert_never
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.app import tickets, views
-from helpdesk.domain.commands.effects import Help, ListTickets, Show
+from helpdesk.app import report, tickets, views
+from helpdesk.domain import report_text
+from helpdesk.domain.commands.effects import Help, ListTickets, ReportFigures, Show
 from helpdesk.domain.commands.plan import Plan
 from helpdesk.domain.commands.registry import help_text
 from helpdesk.domain.permissions import AgentInfo, TicketView, can_see
@@ -43,8 +46,8 @@ def summary(plan: Plan, ticket: Ticket | None, posted: str, refusal: str = "") -
     }
 
 
-def answers(session: Session, plan: Plan, me: AgentInfo) -> list[str]:
-    """The text blocks for ``#help``, ``#list`` and ``#show``, in the order asked."""
+def answers(session: Session, plan: Plan, me: AgentInfo, now: datetime) -> list[str]:
+    """The text blocks for ``#help``, ``#list``, ``#show`` and ``#report``, in the order asked."""
     blocks = []
     for answer in plan.answers:
         match answer:
@@ -54,9 +57,23 @@ def answers(session: Session, plan: Plan, me: AgentInfo) -> list[str]:
                 blocks.append(_listing(session, answer, me))
             case Show(number):
                 blocks.append(_show(session, number, me))
+            case ReportFigures(since, until, by):
+                within = report.period(session, since, until, now)
+                blocks.append(report_text.text(report.build(session, within, now, by)))
             case _:
                 assert_never(answer)
     return blocks
+
+
+def chart_asked(session: Session, plan: Plan, now: datetime) -> dict[str, str] | None:
+    """What the answer's chart shows (drawn at delivery, out of the mail's transaction: drawing
+    takes a second), when the mail asked for a ``#report``."""
+    for answer in plan.answers:
+        if isinstance(answer, ReportFigures):
+            within = report.period(session, answer.since, answer.until, now)
+            by = answer.by.value if answer.by else ""
+            return {"since": within.since.isoformat(), "until": within.until.isoformat(), "by": by}
+    return None
 
 
 def view_of(ticket: Ticket) -> TicketView:

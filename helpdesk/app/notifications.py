@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from helpdesk.app.answer_limits import AnswerLimits
 from helpdesk.app.settings import Settings
 from helpdesk.app.template_context import Recipient, message_id_for, template_context
-from helpdesk.app.unit_of_work import answerable, present_agents, unit
+from helpdesk.app.unit_of_work import active_agents, answerable, present_agents, unit
+from helpdesk.domain import digests
 from helpdesk.domain.notices import Audience, Template
 from helpdesk.domain.tokens import Party, is_ours
-from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind
+from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind, OutboxStatus
 from storage.db import assign_id
 from storage.models import (
     Agent,
@@ -207,11 +208,21 @@ class Planner:
         self, ticket: Ticket, template: Template, event: TicketEvent, message: Message | None
     ) -> list[Outbox]:
         author = event.actor
-        return [
+        rows = [
             self._row(ticket, agent, template, message or self._first_message(ticket), event)
             for agent in self._agents_for(ticket)
             if agent.email != author
         ]
+        for row in rows:
+            self._hold_for_digest(row, template, ticket)
+        return rows
+
+    def _hold_for_digest(self, row: Outbox, template: Template, ticket: Ticket) -> None:
+        """Held until the end of the agent's digest period (``helpdesk.app.digests``)."""
+        agent = active_agents(self.session).get(row.recipient)
+        period = agent.digest_minutes if agent is not None else None
+        if period and digests.gathered(template, ticket.priority, period):
+            row.status, row.next_attempt_at = OutboxStatus.HELD, digests.due(self.now, period)
 
     def _agents_for(self, ticket: Ticket) -> list[Recipient]:
         """Who answers for the ticket (``answerable``); an unassigned one is the open queue's:

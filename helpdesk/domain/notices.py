@@ -33,6 +33,7 @@ class Template(enum.StrEnum):
     AGENT_REJECTED_NOTICE = "agent/rejected_notice"
     AGENT_SLA_ALERT = "agent/sla_alert"
     AGENT_ESCALATED = "agent/escalated"
+    AGENT_DIGEST = "agent/digest"
 
     @property
     def audience(self) -> Audience:

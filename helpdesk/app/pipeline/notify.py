@@ -70,7 +70,10 @@ def _feedback(ctx: MailContext, env: Env, planner: Planner, agent: Agent) -> Out
     refusal = "" if ctx.applied or ctx.plan.problems else ctx.reason  # stopped before apply
     extra = {
         **feedback.summary(ctx.plan, ctx.ticket, posted, refusal),
-        "answers": feedback.answers(env.session, ctx.plan, me) if ctx.applied else [],
+        "answers": feedback.answers(env.session, ctx.plan, me, env.now) if ctx.applied else [],
         "subject": ctx.mail.subject,
     }
+    chart = feedback.chart_asked(env.session, ctx.plan, env.now) if ctx.applied else None
+    if chart is not None:
+        extra["chart"] = chart
     return planner.feedback(agent, ticket, extra, ctx.mail.message_id)

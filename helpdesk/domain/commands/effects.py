@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import get_args
 
+from helpdesk.domain.report import Grouping
 from helpdesk.domain.vocabulary import Priority, Status
 
 
@@ -95,8 +96,17 @@ class Show:
     number: str
 
 
+@dataclass(frozen=True)
+class ReportFigures:
+    """The report of ``helpdesk report``; ``since``/``until`` as written (``7d``, a day)."""
+
+    since: str | None = None
+    until: str | None = None
+    by: Grouping | None = None
+
+
 Change = Move | Assign | SetPriority | SetCategory | SetReference | Retag | Block | Unblock
-Answer = Help | ListTickets | Show
+Answer = Help | ListTickets | Show | ReportFigures
 Effect = Change | Answer | Internal | OpenFor
 ANSWERS: tuple[type[Answer], ...] = get_args(Answer)
 CHANGES: tuple[type[Change], ...] = get_args(Change)

@@ -13,6 +13,7 @@ from helpdesk.domain.commands import (
     listing,
     priority,
     ref,
+    report,
     resolve,
     show,
     status,
@@ -40,6 +41,7 @@ REGISTRY: tuple[Spec, ...] = tuple(
         customer,
         listing,
         show,
+        report,
         help,
     )
 )
