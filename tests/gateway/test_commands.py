@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 from collections.abc import Iterator
 from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import func, select
@@ -201,3 +203,24 @@ def test_the_answer_says_nothing_was_applied_when_the_new_ticket_was_not_valid(d
     answer = desk.inbox("ann@us.test")[-1].text()
     assert "Nothing was applied" in answer and "Applied:" not in answer
     assert "fewer than 1 characters" in answer and desk.ticket().number == before
+
+
+def test_satisfaction_rating_by_the_mailto_link(desk: Desk) -> None:
+    """The resolved mail's HTML links 5..1 as mailto: links; a mail client that follows one sends
+    their address, subject and body (or, some, no body)."""
+    as_ann(desk, "#resolve Restarted the service")
+    [html] = [
+        str(p.get_content())
+        for p in desk.inbox(CY)[-1].message.walk()
+        if p.get_content_type() == "text/html"
+    ]
+    links = re.findall(r'href="mailto:([^"?]+)\?subject=([^"&]+)&amp;body=(\d)"', html)
+    assert [body for _, _, body in links] == ["5", "4", "3", "2", "1"]
+    address, subject, body = links[1]
+    assert unquote(subject) == f"[{desk.ticket().number}] rating 4"
+    desk.send(CY, unquote(address), body, subject=unquote(subject))
+    assert desk.ticket().satisfaction == 4
+    address, subject, _ = links[4]
+    desk.send(CY, unquote(address), "", subject=unquote(subject))  # a client that drops the body
+    ticket = desk.ticket()
+    assert ticket.satisfaction == 1 and ticket.status is Status.RESOLVED

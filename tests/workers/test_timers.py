@@ -12,10 +12,10 @@ from sqlalchemy import select
 from helpdesk.app.runtime import App
 from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import EventKind, Status
-from storage.models import TicketEvent
+from storage.models import TicketEvent, Timer
 from tests.desk import Desk, wait_for
 from tests.sink import Sink
-from tests.workers.timed import alerts, later, pending, worker_desk
+from tests.workers.timed import Workers, alerts, later, pending, worker_desk
 
 
 def test_first_response_warning_then_breach_to_the_supervisors(
@@ -129,3 +129,44 @@ def test_with_redis_wiped_and_two_workers_every_timer_fires_once(
         wait_for(lambda: len(alerts(sink, "breach")) == 12, what="a breach per ticket and person")
         later(settings, timedelta(seconds=30))
     assert len(alerts(sink, "warning")) == len(alerts(sink, "breach")) == 12  # 6 tickets, 2 people
+
+
+def test_a_worker_killed_while_firing_leaves_the_timer_to_the_next_which_fires_it_once(
+    app: App, settings: Settings, sink: Sink, redis_url: str, tmp_path: Path
+) -> None:
+    """The test holds the timer's row (PostgreSQL: the worker waits inside its firing
+    transaction) or the write lock (SQLite: whatever the worker writes first waits); killed
+    there (SIGKILL), it has done nothing, and the worker started after it fires the timer, once."""
+    extra = {"HELPDESK_TEST_CLOCK": "true", "HELPDESK_RECONCILE_SECONDS": "0.5"}
+    pool: list[Workers] = []
+    with worker_desk(
+        app, settings, sink, redis_url, tmp_path / "w.log", pool=pool, **extra
+    ) as desk:
+        desk.send("kim@customer.test", "support@example.com", "Cannot log in.", subject="Login")
+        [workers] = pool
+        with app.engine.connect() as held:
+            held.begin()  # on SQLite: BEGIN IMMEDIATE, the write lock (storage.db)
+            held.execute(select(Timer).with_for_update())
+            later(settings, timedelta(seconds=100))  # the warning is due: the worker waits
+            workers.running[0].kill()
+            workers.running[0].wait(timeout=30)
+            held.rollback()
+        assert alerts(sink, "warning") == []
+        workers.start()
+        wait_for(lambda: len(alerts(sink, "warning")) == 2, what="the warning, after all")
+        later(settings, timedelta(seconds=5))
+        assert len(alerts(sink, "warning")) == 2
+
+
+def test_a_reassignment_before_the_breach_sends_it_to_the_new_assignee(
+    timed: Desk, settings: Settings, sink: Sink
+) -> None:
+    timed.send("lee@customer.test", "support@example.com", "Wrong size sent.", subject="Size")
+    timed.send("sue@us.test", timed.agent_token(timed.ticket(), "sue"), "#assign ann\n#internal")
+    later(settings, timedelta(seconds=100))
+    wait_for(lambda: alerts(sink, "warning"), what="the warning")
+    assert alerts(sink, "warning") == ["Ann Archer <ann@us.test>"]
+    timed.send("sue@us.test", timed.agent_token(timed.ticket(), "sue"), "#assign ben\n#internal")
+    later(settings, timedelta(seconds=25))
+    wait_for(lambda: alerts(sink, "breach"), what="the breach")
+    assert alerts(sink, "breach") == ["Ben Baker <ben@us.test>"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +49,27 @@ def timed_app(app: App, **changes: object) -> App:
     return App(settings, app.engine, app.sessions, app.secret)
 
 
+class Workers:
+    """The ``helpdesk worker`` processes of a desk: more can be started, one killed."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> subprocess.Popen[bytes]:
+        log = self.log.with_name(f"{self.log.stem}-{len(self.running)}.log")
+        self.running.append(start_worker(self.env, log))
+        wait_for(lambda: "worker running" in log.read_text(), what=log.name)
+        return self.running[-1]
+
+    def stop(self) -> None:
+        for worker in self.running:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+        for worker in self.running:
+            worker.wait(timeout=60)
+
+
 @contextmanager
 def worker_desk(
     app: App,
@@ -56,30 +78,30 @@ def worker_desk(
     redis_url: str,
     log: Path,
     processes: int = 1,
+    pool: list[Workers] | None = None,
     **extra: str,
 ) -> Iterator[Desk]:
-    """A desk whose work is done by a worker process that judges timers by a test clock, with a
-    first and next response due in 2 minutes and a resolution in 10 for medium tickets."""
+    """A desk whose work is done by worker processes that judge timers by a test clock, with a
+    first and next response due in 2 minutes and a resolution in 10 for medium tickets;
+    ``pool`` is given the processes, for a test that starts or kills them."""
     set_sla = ["sla", "set", "medium", "--first-response", "2m", "--next-response", "2m"]
     cli(settings, *set_sla, "--resolution", "10m")
     namespace = f"helpdesk-timers-{os.getpid()}-{time.monotonic_ns()}"
     broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
     env = worker_env(settings, redis_url, namespace, HELPDESK_OUTBOUND=sink.url, **extra)
-    logs = [log.with_name(f"{log.stem}-{n}.log") for n in range(processes)]
-    workers = [start_worker(env, each) for each in logs]
+    workers = Workers(env, log)
+    if pool is not None:
+        pool.append(workers)
     desk = Desk(app, sink)
     desk.gateway._gateway = Gateway(app, broker)
     desk.start()
     try:
-        for each in logs:
-            wait_for(lambda each=each: "worker running" in each.read_text(), what=each.name)
+        for _ in range(processes):
+            workers.start()
         yield desk
     finally:
         desk.stop()
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            worker.wait(timeout=60)
+        workers.stop()
         broker.flush_all()
         forget(broker)
         broker.close()
