@@ -95,6 +95,8 @@ class TicketDetail:
     first_response_due: datetime | None
     resolution_due: datetime | None
     history: list[HistoryEntry]
+    next_response_due: datetime | None = None
+    escalated_at: datetime | None = None  # unattended: the supervisors were told
 
     def as_json(self) -> dict[str, Any]:
         data = _jsonable(asdict(self))
@@ -207,6 +209,8 @@ def ticket_detail(session: Session, number: str) -> TicketDetail | None:
         first_response_due=ticket.first_response_due,
         resolution_due=ticket.resolution_due,
         history=history(session, ticket.id),
+        next_response_due=ticket.next_response_due,
+        escalated_at=ticket.escalated_at,
     )
 
 

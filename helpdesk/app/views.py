@@ -50,7 +50,9 @@ def detail_text(detail: TicketDetail) -> str:
         ("linked to", detail.linked_ticket),
         ("created", when(t.created_at)),
         ("first response due", when(detail.first_response_due)),
+        ("next response due", when(detail.next_response_due)),
         ("resolution due", when(detail.resolution_due)),
+        ("escalated", when(detail.escalated_at)),
     ]
     lines += [f"  {label + ':':<20}{value}" for label, value in fields if value]
     lines.append("\nHistory:")

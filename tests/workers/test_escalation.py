@@ -14,7 +14,7 @@ from helpdesk.domain.vocabulary import EventKind
 from storage.models import TicketEvent
 from tests.desk import wait_for
 from tests.sink import Sink
-from tests.workers.timed import later, timed_app, worker_desk
+from tests.workers.timed import cli, later, timed_app, worker_desk
 
 
 def escalations(sink: Sink) -> list[str]:
@@ -48,6 +48,7 @@ def test_an_unattended_ticket_is_escalated_to_the_supervisors_once(
         assert "no reply, note or change from an agent for 31m" in mail.text()
         assert "+" in str(mail.message["Reply-To"])  # to act on it
         assert desk.ticket().escalated_at is not None
+        assert "escalated:" in cli(settings, "tickets", "show", desk.ticket().number)
         with desk.app.sessions() as session:
             [event] = session.scalars(
                 select(TicketEvent).where(TicketEvent.kind == EventKind.TICKET_ESCALATED)

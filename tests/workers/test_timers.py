@@ -170,3 +170,21 @@ def test_a_reassignment_before_the_breach_sends_it_to_the_new_assignee(
     later(settings, timedelta(seconds=25))
     wait_for(lambda: alerts(sink, "breach"), what="the breach")
     assert alerts(sink, "breach") == ["Ben Baker <ben@us.test>"]
+
+
+def test_the_resolution_clock_warns_then_breaches_while_the_team_works_on_it(
+    timed: Desk, settings: Settings, sink: Sink
+) -> None:
+    timed.send("mo@customer.test", "support@example.com", "Export fails.", subject="Export")
+    token = timed.agent_token(timed.ticket(), "ann")
+    timed.send("ann@us.test", token, "#assign me\n#status in_progress\nLooking into it now.")
+    assert timed.ticket().status is Status.IN_PROGRESS  # answered, and not waiting: it runs
+    later(settings, timedelta(minutes=7))
+    assert alerts(sink, "warning") == []  # 80% of the 10 minutes is 8
+    later(settings, timedelta(minutes=1, seconds=30))
+    wait_for(lambda: alerts(sink, "warning"), what="the resolution warning")
+    later(settings, timedelta(minutes=2))
+    wait_for(lambda: alerts(sink, "breach"), what="the resolution breach")
+    assert alerts(sink, "breach") == ["Ann Archer <ann@us.test>"]
+    [breach] = [r for r in sink.received if "SLA breach:" in str(r.message["Subject"])]
+    assert "the resolution of" in breach.text()
