@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 SUPPORT_ADDRESS = "support@example.com"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 LISTENING = re.compile(rb"listening on [\d.]+:(\d+)")
 OURS = re.compile(r"\((gateway|storage|workers)/")
@@ -129,6 +130,52 @@ def running(name: str, command: list[str], env: dict[str, str], cwd: Path) -> It
         yield child
     finally:
         child.stop()
+
+
+class Children:
+    """Every child started, so that each can be stopped by its PID whatever happens."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.env = env
+        self.running: list[Child] = []
+
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str] | None = None,
+        on_line: Callable[[bytes], None] | None = None,
+    ) -> Child:
+        child = Child(name, command, env or self.env, self.workdir, on_line)
+        self.running.append(child)
+        return child
+
+    def stop(self, *children: Child) -> None:
+        for child in children or tuple(reversed(self.running)):
+            child.stop()
+            if child in self.running:
+                self.running.remove(child)
+
+
+def start_workers(
+    children: Children, env: dict[str, str], count: int, threads: int, label: str
+) -> list[Child]:
+    """``count`` ``helpdesk worker`` processes on ``env``'s broker, once each says it runs."""
+    workers = [
+        children.start(f"{label}-{i}", helpdesk("worker", "--threads", str(threads)), env)
+        for i in range(count)
+    ]
+    for worker in workers:
+        worker.wait_log("helpdesk: worker running against")
+    return workers
+
+
+def run_helpdesk(env: dict[str, str], cwd: Path, *args: str) -> None:
+    """Run ``helpdesk ARGS`` to the end (``init``, ``agent add`` ...); its stderr if it fails."""
+    done = subprocess.run(helpdesk(*args), env=env, cwd=cwd, capture_output=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"helpdesk {' '.join(args)} failed:\n{done.stderr.decode()[-2000:]}")
 
 
 @contextlib.contextmanager
@@ -260,6 +307,16 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
     return ordered[rank - 1]
+
+
+def spread(values: Sequence[float], unit: float = 1000.0, suffix: str = "ms") -> str:
+    if not values:
+        return "no values"
+    return (
+        f"p50 {percentile(values, 50) * unit:.0f} {suffix}, "
+        f"p99 {percentile(values, 99) * unit:.0f} {suffix}, "
+        f"max {max(values) * unit:.0f} {suffix} (n = {len(values)})"
+    )
 
 
 def verdict(ok: bool) -> str:

@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/ingest.py [--mails N] [--concurrency C] [--rounds R]
                                      [--database sqlite|postgresql|both] [--profile DIR]
+                                     [--pending-timers N]
 
 Each target runs in its own process, and so does the load generator, so that no two of them share
 a GIL: a no-op aiosmtpd server (answers 250 to everything, stores nothing) as the baseline, then
@@ -24,6 +25,10 @@ PASS/FAIL is printed; the exit status is 0 whatever the figures (a measurement, 
 Everything listens on 127.0.0.1; temporary directories, server processes and the PostgreSQL
 database (``helpdesk_bench``) are removed at the end. ``--profile DIR`` also records the gateway
 with py-spy (``pip install py-spy``) into folded stacks and prints the busiest frames.
+``--pending-timers N`` bulk-inserts N tickets with a pending timer each (``populate.py``: days
+away, with its SLA targets) into each fresh database before the gateway starts; the ratios with
+``--pending-timers 100000`` and with ``--pending-timers 0`` (the same targets, no tickets) say
+what a backlog of timers costs the pipeline.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import populate
 from aiosmtpd.smtp import SMTP
 from common import (
     HOST,
@@ -66,6 +72,7 @@ from common import (
     percentile,
     read_folded,
     record_profile,
+    run_helpdesk,
     run_script,
     running,
     scratch_dir,
@@ -556,12 +563,22 @@ def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
 
 
 def measure_gateway(
-    kind: str, corpus: Path, total: int, concurrency: int, workdir: Path, profile_dir: Path | None
+    kind: str,
+    corpus: Path,
+    total: int,
+    concurrency: int,
+    workdir: Path,
+    profile_dir: Path | None,
+    pending: int | None = None,
 ) -> GatewayResult:
     var_dir = workdir / f"var-{kind}"
     var_dir.mkdir(parents=True)
     with fresh_database(kind, var_dir, PG_DATABASE) as database:
         env = helpdesk_env(database, var_dir, SECRET)
+        if pending is not None:  # a backlog first: tickets with a pending timer each
+            run_helpdesk(env, var_dir, "init")
+            took = populate.populate(database.url, pending)
+            print(f"  {pending} tickets with a pending timer inserted in {took:.1f} s", flush=True)
         command = helpdesk("serve", "--smtp", f"{HOST}:0")
         with running(f"gateway-{kind}", command, env, var_dir) as server:
             port, cpu = server.port(), cpu_seconds(server.pid)
@@ -600,7 +617,7 @@ def measure_gateway(
         backlog_at_end=max(backlog, 0),
         drain_seconds=max(end - load_end, 1e-9),
         outcomes=outcomes,
-        tickets=tickets,
+        tickets=tickets - (pending or 0),
         profile=profile if profile and profile.exists() else None,
     )
 
@@ -673,12 +690,15 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else 0.0
 
 
-def report(rounds: Sequence[Round], concurrency: int) -> None:
+def report(rounds: Sequence[Round], concurrency: int, pending: int | None = None) -> None:
     """The round with the median accept ratio in detail; the verdicts on the medians."""
     shown = sorted(rounds, key=lambda r: r.accept_ratio)[len(rounds) // 2]
     noop, gw = shown.noop, shown.gw
     db = gw.database
-    print(f"\n== {db.label}: {gw.load.accepted + gw.load.failed} mails, C = {concurrency} ==")
+    backlog = "" if pending is None else f", {pending} pending timers"
+    print(
+        f"\n== {db.label}: {gw.load.accepted + gw.load.failed} mails, C = {concurrency}{backlog} =="
+    )
     for number, each in enumerate(rounds, 1):
         print(each.line(number))
     print(f"  the median round in detail:\n{HEADER}   (latencies in ms)")
@@ -760,6 +780,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="record the gateway with py-spy into DIR"
     )
+    parser.add_argument(
+        "--pending-timers",
+        type=int,
+        metavar="N",
+        help="before each gateway run, N tickets with a pending timer each, days away, and the "
+        "SLA targets of populate.py (compare with 0: the same targets, no tickets)",
+    )
     args = parser.parse_args(argv)
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     if args.profile:
@@ -787,13 +814,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         args.concurrency,
                         workdir / f"{kind}-{number}",
                         args.profile if last else None,
+                        args.pending_timers,
                     )
                 except Exception as exc:  # report and go on with the next database
                     print(f"  {kind}: not measured: {type(exc).__name__}: {exc}")
                     break
                 rounds.append(Round(noop, result))
             if rounds:
-                report(rounds, args.concurrency)
+                report(rounds, args.concurrency, args.pending_timers)
     return 0
 
 

@@ -73,8 +73,10 @@ import redis
 from aiosmtpd.smtp import SMTP
 from common import (
     HOST,
+    REDIS_URL,
     SUPPORT_ADDRESS,
     Child,
+    Children,
     Database,
     base_env,
     cpu_seconds,
@@ -85,11 +87,14 @@ from common import (
     percentile,
     read_folded,
     record_profile,
+    run_helpdesk,
     run_script,
     scratch_dir,
     serve_smtp,
     setup_summary,
     smtp_connect,
+    spread,
+    start_workers,
     verdict,
 )
 from dramatiq import Worker
@@ -102,7 +107,6 @@ from storage.db import make_engine
 from storage.models import Heartbeat, InboundMail, Outbox
 
 SECRET = "bench-notify-secret-not-for-production-012345"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PG_DATABASE = "helpdesk_bench_notify"
 HELPDESK_NAMESPACE = "helpdesk"  # workers.actors.make_broker's default
 NOOP_NAMESPACE = "bench-notify-noop"
@@ -202,32 +206,6 @@ def noop_worker_main(argv: Sequence[str]) -> int:
 # --- child processes -----------------------------------------------------------------------------
 
 
-class Children:
-    """Every child started, so that each can be stopped by its PID whatever happens."""
-
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
-        self.workdir = workdir
-        self.env = env
-        self.running: list[Child] = []
-
-    def start(
-        self,
-        name: str,
-        command: list[str],
-        env: dict[str, str] | None = None,
-        on_line: Callable[[bytes], None] | None = None,
-    ) -> Child:
-        child = Child(name, command, env or self.env, self.workdir, on_line)
-        self.running.append(child)
-        return child
-
-    def stop(self, *children: Child) -> None:
-        for child in children or tuple(reversed(self.running)):
-            child.stop()
-            if child in self.running:
-                self.running.remove(child)
-
-
 SERVERS = ("postgres", "redis-server")
 
 
@@ -293,12 +271,6 @@ class CpuMeter:
             f"  CPU s over {label} ({wall:.1f} s): {parts}; machine {100 * share:.0f}% busy "
             f"of {cpus} CPUs, everything else ~{others:.1f}"
         )
-
-
-def run_helpdesk(env: dict[str, str], cwd: Path, *args: str) -> None:
-    done = subprocess.run(helpdesk(*args), env=env, cwd=cwd, capture_output=True, timeout=300)
-    if done.returncode != 0:
-        raise RuntimeError(f"helpdesk {' '.join(args)} failed:\n{done.stderr.decode()[-2000:]}")
 
 
 # --- what the sink saw ---------------------------------------------------------------------------
@@ -450,19 +422,6 @@ def steady_load(port: int, mails: Sequence[Inbound], rate: float, connections: i
     for thread in threads:
         thread.join()
     return records
-
-
-# --- figures -------------------------------------------------------------------------------------
-
-
-def spread(values: Sequence[float], unit: float = 1000.0, suffix: str = "ms") -> str:
-    if not values:
-        return "no values"
-    return (
-        f"p50 {percentile(values, 50) * unit:.0f} {suffix}, "
-        f"p99 {percentile(values, 99) * unit:.0f} {suffix}, "
-        f"max {max(values) * unit:.0f} {suffix} (n = {len(values)})"
-    )
 
 
 # --- the database ---------------------------------------------------------------------------------
@@ -796,18 +755,6 @@ class LatencyResult:
     @property
     def accepted(self) -> list[Sent]:
         return [s for s in self.sent if s.code == 250]
-
-
-def start_workers(
-    children: Children, env: dict[str, str], count: int, threads: int, label: str
-) -> list[Child]:
-    workers = [
-        children.start(f"{label}-{i}", helpdesk("worker", "--threads", str(threads)), env)
-        for i in range(count)
-    ]
-    for worker in workers:
-        worker.wait_log("helpdesk: worker running against")
-    return workers
 
 
 def start_noop_workers(children: Children, count: int, threads: int) -> list[Child]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from storage.tables.mail import Heartbeat, InboundMail, InboundRaw, Outbox, Timer
 from storage.tables.people import (
     Agent,
+    ApiToken,
     BusinessCalendar,
     Customer,
     Group,
@@ -24,6 +25,7 @@ from storage.tables.tickets import (
 
 __all__ = [
     "Agent",
+    "ApiToken",
     "Blob",
     "BusinessCalendar",
     "Customer",

@@ -21,7 +21,7 @@ from dramatiq.rate_limits.backends import RedisBackend
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
-from helpdesk.app import clock, digests, timers
+from helpdesk.app import clock, digests, firing, timers
 from helpdesk.app.runtime import App
 from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import MailStatus
@@ -148,6 +148,8 @@ class Tasks:
         )(self._drain_inbound)
         # twice the reconciler's interval: a timer is armed by the pass before it falls due
         self.arm_horizon = timedelta(seconds=2 * settings.reconcile_seconds)
+        self._armed: dict[int, datetime] = {}  # timer id -> the due time a message was sent for
+        self._armed_lock = threading.Lock()
         self.fire_timer = dramatiq.actor(
             actor_name="fire_timer",
             queue_name="timers",
@@ -163,10 +165,12 @@ class Tasks:
         in the broker for days, would cost more than the timer row itself."""
         now = clock.now(self.app.settings)
         horizon = self.arm_horizon
+        with self._armed_lock:  # armed by an earlier pass (the horizon is two passes): not again
+            self._armed = {k: at for k, at in self._armed.items() if at > now - horizon}
+            wanted = [(k, at) for k, at in due if at - now <= horizon and self._armed.get(k) != at]
+            self._armed.update(wanted)
         try:
-            for timer_id, at in due:
-                if at - now > horizon:
-                    continue
+            for timer_id, at in wanted:
                 delay = max(int((at - now).total_seconds() * 1000), 0)
                 self.fire_timer.send_with_options(args=(timer_id,), delay=delay)
         except Exception as exc:
@@ -175,7 +179,7 @@ class Tasks:
     def _fire_timer(self, timer_id: int) -> None:
         """Fire the timer if its time has come (a message may come early, or the test clock
         may not have moved yet: the reconciler takes it then)."""
-        self.dispatch(timers.fire_if_due(self.app, timer_id, clock.now(self.app.settings)))
+        self.dispatch(firing.fire_if_due(self.app, timer_id, clock.now(self.app.settings)))
 
     def dispatch(self, outbox_ids: list[int]) -> None:
         """Wake a worker for each new row; if the broker is away the reconciler finds them."""
@@ -206,7 +210,7 @@ class Tasks:
             return  # another reconcile chain is alive: let this one end
         now = clock.now(self.app.settings)  # the one clock (a test may move it)
         self.dispatch(delivery.due_ids(self.app, now))
-        self.dispatch(timers.fire_due(self.app, now))
+        self.dispatch(firing.fire_due(self.app, now))
         self.dispatch(digests.gather_due(self.app, now))
         self.arm(timers.coming(self.app, now, now + self.arm_horizon))
         if self.inbound_via_broker and self._inbound_waiting():

@@ -83,3 +83,19 @@ class BusinessCalendar(Base):
     zone: Mapped[str] = mapped_column(String(64))
     hours: Mapped[str] = mapped_column(Text)
     holidays: Mapped[list[str]] = mapped_column(default=list)
+
+
+class ApiToken(Base):
+    """An agent's token for the HTTP API: only its SHA-256 is kept (the token is shown once)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    agent: Mapped[Agent] = relationship()
