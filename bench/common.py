@@ -268,6 +268,7 @@ def helpdesk_env(database: Database, var_dir: Path, secret: str) -> dict[str, st
         "HELPDESK_VAR_DIR": str(var_dir),
         "HELPDESK_SUPPORT_ADDRESS": SUPPORT_ADDRESS,
         "HELPDESK_SECRET": secret,
+        "HELPDESK_HTTP_LISTEN": f"{HOST}:0",  # served, idle, as on the embedded default
     }
 
 

@@ -1,167 +1,30 @@
-"""``helpdesk serve``: the SMTP listener, the IMAP poller when configured, the in-process worker."""
+"""``helpdesk serve``: the SMTP listener, the IMAP poller when configured, the in-process workers,
+and the HTTP server (``HELPDESK_HTTP_LISTEN``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import multiprocessing
-import os
 import signal
 import socket
-import threading
-import time
-from collections.abc import Iterator
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 
-from dramatiq import Broker, Worker
+from dramatiq import Broker
 from dramatiq.brokers.stub import StubBroker
 
 from gateway.edge import RecipientPolicy, SupportHandler, make_smtp, tls_context
 from gateway.guard import Limits, Sessions, quiet_accept_errors
 from gateway.imap import ImapPoller
 from gateway.intake import Intake
+from gateway.runners import ChildWorkers, RemoteWorkers, ThreadWorkers, Workers
+from gateway.web import HttpServer
 from helpdesk.app.blocks import BlockList
 from helpdesk.app.runtime import App
-from workers import embedded
-from workers.actors import Tasks, make_broker
-from workers.processor import Processor
-from workers.render import Renderer
+from helpdesk.app.settings import host_port
+from workers.actors import make_broker
 from workers.transport import Transport
 
 log = logging.getLogger("helpdesk.serve")
-RESTART_SECONDS = 5.0
-
-
-class ThreadWorkers:
-    """The processor and a Dramatiq worker as threads of this process (tests, small setups)."""
-
-    def __init__(self, app: App, broker: Broker, transport: Transport | None) -> None:
-        self.tasks = Tasks(app, broker, transport=transport)
-        self.tasks.renderer.check()
-        self.processor = Processor(app, self.tasks.dispatch, arm=self.tasks.arm)
-        self.worker = Worker(broker, worker_threads=app.settings.worker_threads, worker_timeout=100)
-
-    def start(self) -> None:
-        self.processor.start()
-        self.worker.start()
-
-    def wake(self) -> None:
-        self.processor.wake()
-
-    def check(self) -> None:
-        """Threads of this process: nothing to watch."""
-
-    def stop(self) -> None:
-        self.processor.stop()
-        self.worker.stop()
-
-
-class ChildWorkers:
-    """The same workers in a child process (``workers.embedded``): the default of ``serve``.
-
-    Wake-ups and the stop go down a pipe, never through a lock the two processes share: a
-    child killed while holding one would leave this process blocked on it, and the listener
-    with it. A full pipe already holds a wake-up; a broken one means the child is gone.
-    """
-
-    def __init__(self, app: App) -> None:
-        Renderer(app.settings.templates_dir).check()
-        self._context = multiprocessing.get_context("spawn")
-        self._settings = app.settings
-        self._process: BaseProcess | None = None
-        self._writer: Connection | None = None
-        self._stopping = False
-        self._started = 0.0
-
-    def start(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        reader, self._writer = self._context.Pipe(duplex=False)
-        os.set_blocking(self._writer.fileno(), False)
-        args = (self._settings, reader, os.getpid(), logging.getLogger().getEffectiveLevel())
-        # Not a daemon: it starts processes of its own. It ends by itself when this one is gone.
-        self._process = self._context.Process(
-            target=embedded.run, args=args, name="helpdesk-workers", daemon=False
-        )
-        with _sigterm_ignored():  # inherited: a stop signalled to the group during its start-up
-            self._process.start()  # cannot kill it either; our STOP ends it
-        reader.close()
-        self._started = time.monotonic()
-
-    def wake(self) -> None:
-        self._send(embedded.WAKE)
-        self.check()
-
-    def check(self) -> None:
-        """A worker process that died would leave accepted mail unprocessed until a restart:
-        start another (at most every ``RESTART_SECONDS``, so a crash at start-up cannot spin).
-        Called on every wake and every few seconds."""
-        process = self._process
-        if process is None or process.is_alive() or self._stopping:
-            return
-        if time.monotonic() - self._started < RESTART_SECONDS:
-            return
-        log.error("the worker process ended (exit code %s); starting another", process.exitcode)
-        self.start()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._send(embedded.STOP)
-        if self._process is not None:
-            self._process.join(timeout=30)
-            if self._process.is_alive():
-                log.warning("the worker process did not stop within 30 s: killed")
-                self._process.kill()
-            elif self._process.exitcode:
-                log.warning("the worker process ended with exit code %s", self._process.exitcode)
-        if self._writer is not None:
-            self._writer.close()
-
-    def _send(self, signal_byte: bytes) -> None:
-        if self._writer is None:
-            return
-        with contextlib.suppress(OSError):  # full: a wake-up is pending; broken: see check()
-            os.write(self._writer.fileno(), signal_byte)
-
-
-@contextlib.contextmanager
-def _sigterm_ignored() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-class RemoteWorkers:
-    """``helpdesk worker`` processes on Redis: each committed batch sends them a wake-up."""
-
-    def __init__(self, app: App, broker: Broker, transport: Transport | None) -> None:
-        self.tasks = Tasks(app, broker, transport=transport, inbound_via_broker=True)
-        self.tasks.renderer.check()
-
-    def start(self) -> None:
-        """Nothing runs here."""
-
-    def check(self) -> None:
-        """The worker processes are the operator's (systemd, compose) to keep running."""
-
-    def wake(self) -> None:
-        try:
-            self.tasks.drain_inbound.send()
-        except Exception as exc:  # the mail is committed; the reconciler will find it
-            log.warning("could not wake the workers: %s", exc)
-
-    def stop(self) -> None:
-        """Nothing runs here."""
-
-
-Workers = ThreadWorkers | ChildWorkers | RemoteWorkers
 
 
 class Gateway:
@@ -266,12 +129,25 @@ class Gateway:
 
 async def serve(app: App, host: str, port: int, broker: Broker | None = None) -> None:
     gateway = Gateway(app, broker, child_workers=True)
+    http, web_host, web_port = None, "", 0
+    if app.settings.http_listen:
+        http = HttpServer(app, gateway.workers.deliver)
+        web_host, web_port = host_port(app.settings.http_listen)
+        try:
+            web_port = http.bind(web_host, web_port)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, f"{web_host}:{web_port}") from exc
     bound = await gateway.start(host, port)
     print(f"helpdesk: SMTP listening on {host}:{bound}", flush=True)
+    if http is not None:
+        http.start()
+        print(f"helpdesk: HTTP listening on http://{web_host}:{web_port}/", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     log.info("stopping")
+    if http is not None:
+        http.stop()
     await gateway.stop()

@@ -63,10 +63,7 @@ IS_CLAIMABLE = select(Outbox.id).where(Outbox.id == bindparam("own"), CLAIMABLE)
 
 
 CLAIM_OWN = (
-    update(Outbox)
-    .where(Outbox.id == bindparam("own"), CLAIMABLE)
-    .values(LEASE)
-    .returning(*CLAIMED)
+    update(Outbox).where(Outbox.id == bindparam("own"), CLAIMABLE).values(LEASE).returning(*CLAIMED)
 )
 
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from helpdesk.domain.vocabulary import Priority, Status
@@ -38,6 +38,18 @@ class TicketFilter:
     assignee: str | None = None
     customer: str | None = None
     viewer: Viewer | None = None
+    statuses: tuple[Status, ...] = ()  # any of these
+    category: str | None = None
+    tag: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None  # not included
+
+
+URGENCY = case(
+    {Priority.URGENT.value: 0, Priority.HIGH.value: 1, Priority.MEDIUM.value: 2},
+    value=Ticket.priority,
+    else_=3,
+)
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,16 @@ def _filtered(query: Select[Any], where: TicketFilter) -> Select[Any]:
         query = query.where(Ticket.status == where.status)
     if where.priority is not None:
         query = query.where(Ticket.priority == where.priority)
+    if where.statuses:
+        query = query.where(Ticket.status.in_(where.statuses))
+    if where.category:
+        query = query.where(Ticket.category == where.category.lower())
+    if where.tag:  # tags are a JSON list of words: the word, quoted, in its text
+        query = query.where(cast(Ticket.tags, String).like(f'%"{where.tag.lower()}"%'))
+    if where.created_from is not None:
+        query = query.where(Ticket.created_at >= where.created_from)
+    if where.created_to is not None:
+        query = query.where(Ticket.created_at < where.created_to)
     if where.customer:
         query = query.join(Customer, Ticket.customer_id == Customer.id).where(
             Customer.email == where.customer.lower()
@@ -172,17 +194,26 @@ def _by_assignee(query: Select[Any], assignee: str) -> Select[Any]:
     )
 
 
-def list_tickets(session: Session, where: TicketFilter, page: int = 1, limit: int = 20) -> Page:
-    """Tickets matching ``where``, newest first, one page of them with the totals."""
+def list_tickets(
+    session: Session,
+    where: TicketFilter,
+    page: int = 1,
+    limit: int = 20,
+    urgent_first: bool = False,
+) -> Page:
+    """Tickets matching ``where``, one page of them with the totals: newest first, or (with
+    ``urgent_first``) by priority, then oldest first."""
     limit = max(1, min(limit, 500))
     total = session.scalar(_filtered(select(func.count(Ticket.id)), where)) or 0
     pages = max(1, math.ceil(total / limit))
     page = max(1, page)
+    order = (
+        (URGENCY, Ticket.created_at, Ticket.id)
+        if urgent_first
+        else (Ticket.created_at.desc(), Ticket.id.desc())
+    )
     tickets = session.scalars(
-        _filtered(select(Ticket), where)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .offset((page - 1) * limit)
-        .limit(limit)
+        _filtered(select(Ticket), where).order_by(*order).offset((page - 1) * limit).limit(limit)
     )
     return Page([_row(t) for t in tickets], total, page, pages, limit)
 
@@ -222,7 +253,7 @@ def history(session: Session, ticket_id: int) -> list[HistoryEntry]:
         .where(TicketEvent.ticket_id == ticket_id)
         .order_by(TicketEvent.id)
     ).all()
-    names = _attachment_names(session, [m.id for _, m in rows if m is not None])
+    names = attachment_names(session, [m.id for _, m in rows if m is not None])
     return [
         HistoryEntry(
             at=event.created_at,
@@ -238,7 +269,7 @@ def history(session: Session, ticket_id: int) -> list[HistoryEntry]:
     ]
 
 
-def _attachment_names(session: Session, message_ids: list[int]) -> dict[int, list[str]]:
+def attachment_names(session: Session, message_ids: list[int]) -> dict[int, list[str]]:
     names: dict[int, list[str]] = {}
     if message_ids:
         for message_id, filename in session.execute(

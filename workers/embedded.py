@@ -17,15 +17,17 @@ import dramatiq
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 
+from helpdesk.app import clock
 from helpdesk.app.runtime import build
 from helpdesk.app.settings import Settings
+from workers import delivery
 from workers.actors import Tasks
 from workers.processor import Processor
 
 log = logging.getLogger("helpdesk.workers")
 
 
-WAKE, STOP = b"w", b"s"
+WAKE, STOP, OUTBOX = b"w", b"s", b"o"  # OUTBOX: rows written by the parent (the HTTP API)
 
 
 def yield_cpu() -> None:
@@ -67,7 +69,10 @@ def run(settings: Settings, signals: Connection, parent: int, log_level: int) ->
             received = b""
         if not received or STOP in received:
             break
-        processor.wake()
+        if OUTBOX in received:
+            tasks.dispatch(delivery.due_ids(app, clock.now(app.settings)))
+        if WAKE in received:
+            processor.wake()
     processor.stop()
     worker.stop()
     app.close()

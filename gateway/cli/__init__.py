@@ -1,7 +1,8 @@
 """The ``helpdesk`` command line: a contract that scripts and tests rely on (DESIGN.md).
 
-One module per command group: ``run`` (init, serve, worker), ``team`` (agent, group),
-``tickets``, ``mail`` (explain, mail list, mail replay), ``sla``, ``calendar``, ``report``.
+One module per command group: ``run`` (init, serve, worker, web), ``team`` (agent, group),
+``tickets``, ``mail`` (explain, mail list, mail replay), ``sla``, ``calendar``, ``tokens``,
+``report``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 
 import click
 
-from gateway.cli import calendar, mail, report, run, sla, team, tickets
+from gateway.cli import calendar, mail, report, run, sla, team, tickets, tokens
 
 
 @click.group()
@@ -24,6 +25,7 @@ for command in (
     run.init,
     run.serve,
     run.worker,
+    run.web,
     team.agent,
     team.group,
     tickets.tickets,
@@ -31,6 +33,7 @@ for command in (
     mail.mail,
     sla.sla,
     calendar.calendar,
+    tokens.token,
     report.report,
 ):
     main.add_command(command)

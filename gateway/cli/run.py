@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import threading
+from dataclasses import replace
 
 import click
 import dramatiq
@@ -13,11 +15,15 @@ from dramatiq import Worker
 from gateway.cli.common import configure_logging, open_app
 from gateway.edge import tls_context
 from gateway.imap import ImapTarget
+from gateway.runners import RemoteWorkers
 from gateway.serve import serve as run_server
+from gateway.web import HttpServer
 from helpdesk.app.redact import masked
-from helpdesk.app.settings import Settings
+from helpdesk.app.settings import Settings, host_port
 from workers.actors import Tasks, make_broker
 from workers.render import TemplateProblem
+
+log = logging.getLogger("helpdesk.web")
 
 
 @click.command()
@@ -30,11 +36,18 @@ def init() -> None:
 
 @click.command()
 @click.option("--smtp", "listen", metavar="HOST:PORT", help="Where to listen for SMTP.")
+@click.option(
+    "--http", "http", metavar="HOST:PORT|off", help="Where to serve HTTP (HELPDESK_HTTP_LISTEN)."
+)
 @click.option("-v", "--verbose", is_flag=True)
-def serve(listen: str | None, verbose: bool) -> None:
-    """Run the SMTP listener, the IMAP poller when configured, and the in-process workers."""
+def serve(listen: str | None, http: str | None, verbose: bool) -> None:
+    """Run the SMTP listener, the IMAP poller when configured, the in-process workers, and the
+    HTTP API."""
     configure_logging(verbose)
     app = open_app(migrate=True)
+    if http is not None:
+        served = "" if http.lower() == "off" else http
+        app = replace(app, settings=app.settings.model_copy(update={"http_listen": served}))
     problem = _configuration_problem(app.settings)
     if problem:
         app.close()
@@ -48,6 +61,32 @@ def serve(listen: str | None, verbose: bool) -> None:
         asyncio.run(run_server(app, host, port, broker))
     except TemplateProblem as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        where = exc.filename or f"{host}:{port}"  # the HTTP address, when it was that one
+        raise click.ClickException(f"cannot listen on {where}: {exc.strerror}") from exc
+    finally:
+        app.close()
+
+
+@click.command()
+@click.option("--listen", metavar="HOST:PORT", help="Where to serve HTTP (HELPDESK_HTTP_LISTEN).")
+@click.option("-v", "--verbose", is_flag=True)
+def web(listen: str | None, verbose: bool) -> None:
+    """Run the HTTP API on its own (production: beside serve and the workers, on Redis)."""
+    configure_logging(verbose)
+    app = open_app(migrate=False)
+    if not app.settings.broker_url:
+        log.warning(
+            "no HELPDESK_BROKER_URL: the mails the API writes wait for a reconciler pass of "
+            "whatever runs the workers (helpdesk serve runs HTTP itself on the embedded default)"
+        )
+    broker = make_broker(app.settings)
+    dramatiq.set_broker(broker)
+    host, port = host_port(listen or app.settings.http_listen or "127.0.0.1:8025")
+    workers = RemoteWorkers(app, broker, None)
+    click.echo(f"helpdesk: HTTP listening on http://{host}:{port}/", err=True)
+    try:
+        HttpServer(app, workers.deliver).run(host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     finally:

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     broker_url: str = ""
     broker_namespace: str = "helpdesk"
     smtp_listen: str = "127.0.0.1:2525"
+    http_listen: str = "127.0.0.1:8025"  # the API and pages; "" turns them off in serve
     support_address: str = "support@localhost"
     secret: str = ""
     secret_previous: str = ""  # earlier keys, comma-separated: they verify, never sign
@@ -148,5 +149,10 @@ class Settings(BaseSettings):
 
     @property
     def listen_host_port(self) -> tuple[str, int]:
-        host, _, port = self.smtp_listen.rpartition(":")
-        return host or "127.0.0.1", int(port)
+        return host_port(self.smtp_listen)
+
+
+def host_port(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8025`` too); the host defaults to this machine."""
+    host, _, port = text.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from gateway.serve import RESTART_SECONDS
+from gateway.runners import RESTART_SECONDS
 from helpdesk.app.runtime import App
 from helpdesk.app.settings import Settings
 from storage.models import InboundMail, Ticket
@@ -41,6 +41,7 @@ def start_server(
         "HELPDESK_VAR_DIR": str(settings.var_dir),
         "HELPDESK_SUPPORT_ADDRESS": settings.support_address,
         "HELPDESK_SECRET": settings.secret,
+        "HELPDESK_HTTP_LISTEN": "",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "serve", "--smtp", f"127.0.0.1:{port}"],

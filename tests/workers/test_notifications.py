@@ -12,7 +12,8 @@ from dramatiq import Worker
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import select
 
-from gateway.serve import Gateway, RemoteWorkers
+from gateway.runners import RemoteWorkers
+from gateway.serve import Gateway
 from helpdesk.app.runtime import App
 from helpdesk.domain import tokens
 from helpdesk.domain.vocabulary import OutboxStatus, Role

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-
+from helpdesk.app import team
 from helpdesk.app.feedback import view_of
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.domain.auth import AuthFacts, Verdict, authorise, relayed, sender_verdict
@@ -17,25 +16,18 @@ from helpdesk.domain.commands import grammar
 from helpdesk.domain.commands.plan import plan
 from helpdesk.domain.permissions import AgentInfo, Directory, TicketView
 from helpdesk.domain.tokens import Party
-from storage.models import Agent, Group, GroupMember
+from storage.models import Agent
 
 _CLOSE = re.compile(r"^\s*#close\s*$", re.I)
 _HELP = re.compile(r"^\s*#help\s*$", re.I)
 
 
 def agent_info(env: Env, agent: Agent) -> AgentInfo:
-    groups = env.session.scalars(
-        select(GroupMember.group_id).where(GroupMember.agent_id == agent.id)
-    )
-    return AgentInfo(agent.id, agent.email, agent.name, agent.role, frozenset(groups))
+    return team.agent_info(env.session, agent)
 
 
 def directory(env: Env) -> Directory:
-    agents = tuple(
-        agent_info(env, a) for a in env.session.scalars(select(Agent).where(Agent.active))
-    )
-    groups = {g.name.lower(): g.id for g in env.session.scalars(select(Group))}
-    return Directory(agents, groups, env.settings.category_names)
+    return team.directory(env.session, env.settings.category_names)
 
 
 def stage(ctx: MailContext, env: Env) -> None:

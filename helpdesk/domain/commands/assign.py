@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from helpdesk.domain.commands.base import Facts, Invalid, Refused, Scope, Spec
+from helpdesk.domain.commands.base import Facts, Invalid, Refused, Scope, Spec, Why
 from helpdesk.domain.commands.effects import Assign, Effect
 from helpdesk.domain.permissions import find_agent
 from helpdesk.domain.vocabulary import Role
@@ -20,7 +20,8 @@ class ToAgent:
         if isinstance(found, str):
             return Refused(found)
         if found.id != facts.me.id and not facts.me.sees_all:
-            return Refused("only supervisors may assign to others; #assign me works")
+            message = "only supervisors may assign to others; #assign me works"
+            return Refused(message, why=Why.FORBIDDEN)
         return Assign(found.id, None, found.email)
 
 
@@ -31,7 +32,7 @@ class ToGroup:
     def check(self, facts: Facts) -> Effect | Refused:
         name = self.name.lower()
         if not facts.me.sees_all:
-            return Refused("only supervisors may assign to a group")
+            return Refused("only supervisors may assign to a group", why=Why.FORBIDDEN)
         groups = facts.directory.groups
         if name not in groups:
             near = difflib.get_close_matches(name, list(groups), n=1)

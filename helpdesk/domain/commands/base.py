@@ -35,10 +35,20 @@ class Invalid(Exception):
         self.message, self.suggestion = message, suggestion
 
 
+class Why(enum.StrEnum):
+    """What kind of refusal: for a mail it is all one answer; the HTTP API tells them apart
+    (422, 403, 409)."""
+
+    INVALID = "invalid"
+    FORBIDDEN = "forbidden"
+    CONFLICT = "conflict"
+
+
 @dataclass(frozen=True)
 class Refused:
     message: str
     suggestion: str = ""  # the whole command line that would have worked
+    why: Why = Why.INVALID
 
 
 @dataclass(frozen=True)
@@ -100,5 +110,6 @@ def moving(facts: Facts, move: Move) -> Move | Refused:
     if ticket is None or move.status is ticket.status:
         return move
     if not lifecycle.can_move(ticket.status, move.status):
-        return Refused(f"{ticket.number} cannot go from {ticket.status} to {move.status}")
+        message = f"{ticket.number} cannot go from {ticket.status} to {move.status}"
+        return Refused(message, why=Why.CONFLICT)
     return move

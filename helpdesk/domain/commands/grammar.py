@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from helpdesk.domain.commands.base import Invalid, Request, Spec, closest
+from helpdesk.domain.commands.base import Invalid, Request, Spec, Why, closest
 from helpdesk.domain.commands.registry import ALIASES, SPECS
 
 MAX_LINES = 20
@@ -42,6 +42,7 @@ class Problem:
     message: str
     suggestion: str = ""
     usage: str = ""
+    why: Why = Why.INVALID
 
     def __str__(self) -> str:
         where = f"line {self.line.number}: {self.line.text}: " if self.line else ""

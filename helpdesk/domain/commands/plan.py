@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from helpdesk.domain.commands.base import Facts, Refused, Scope
+from helpdesk.domain.commands.base import Facts, Refused, Scope, Why
 from helpdesk.domain.commands.effects import (
     ANSWERS,
     CHANGES,
@@ -92,14 +92,14 @@ def plan(
         checked = _allowed(command, facts, scope, opening) or command.request.check(facts)
         if isinstance(checked, Refused):
             hint = checked.suggestion
-            problems.append(Problem(command.line, checked.message, hint))
+            problems.append(Problem(command.line, checked.message, hint, why=checked.why))
         else:
             actions.append(Action(command.name, checked, command.line.text))
     if scope is Scope.NEW and not parsed.commands and not problems:
         problems.append(Problem(None, _NOTHING))
     if ticket is not None and not can_see(me, ticket) and not problems:  # a plain reply, too
         hidden = f"{ticket.number} is assigned to someone else: nothing was posted"
-        problems.append(Problem(None, f"{hidden}; ask a supervisor"))
+        problems.append(Problem(None, f"{hidden}; ask a supervisor", why=Why.FORBIDDEN))
     moves = [a.name for a in actions if isinstance(a.effect, Move)]
     if len(moves) > 1:
         problems.append(Problem(None, f"#{' and #'.join(moves)} contradict each other"))
@@ -109,7 +109,7 @@ def plan(
 def _allowed(command: Command, facts: Facts, scope: Scope, opening: bool) -> Refused | None:
     spec, me, ticket = command.spec, facts.me, facts.ticket
     if spec.role is not None and not me.ranks_at_least(spec.role):
-        return Refused(f"only {spec.role.value}s may use #{spec.name}")
+        return Refused(f"only {spec.role.value}s may use #{spec.name}", why=Why.FORBIDDEN)
     if spec.scope is Scope.NEW and scope is not Scope.NEW:
         return Refused(f"#{spec.name} goes in a new mail to the support address")
     if spec.scope is Scope.REPLY and scope is Scope.NEW:
@@ -120,5 +120,6 @@ def _allowed(command: Command, facts: Facts, scope: Scope, opening: bool) -> Ref
         return Refused(f"#{spec.name} goes in {where}")
     on_ticket = spec.scope in (Scope.TICKET, Scope.REPLY)
     if ticket is not None and on_ticket and not can_see(me, ticket):
-        return Refused(f"{ticket.number} is assigned to someone else; ask a supervisor")
+        hidden = f"{ticket.number} is assigned to someone else; ask a supervisor"
+        return Refused(hidden, why=Why.FORBIDDEN)
     return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from helpdesk.domain.commands.base import Facts, Refused, Scope, Spec, no_value
+from helpdesk.domain.commands.base import Facts, Refused, Scope, Spec, Why, no_value
 from helpdesk.domain.commands.effects import Assign, Effect
 from helpdesk.domain.vocabulary import Role
 
@@ -14,7 +14,7 @@ class Request:
     def check(self, facts: Facts) -> Effect | Refused:
         ticket, me = facts.ticket, facts.me
         if ticket is not None and not me.sees_all and ticket.assignee_agent_id not in (None, me.id):
-            return Refused("only supervisors may unassign another agent")
+            return Refused("only supervisors may unassign another agent", why=Why.FORBIDDEN)
         return Assign(None, None, "")
 
 

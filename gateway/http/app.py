@@ -1,0 +1,45 @@
+"""The ASGI application: the API, ``/healthz`` and ``/metrics``.
+
+FastAPI, because the API is described by the same pydantic models that check its requests (the
+project's settings already use pydantic), and the OpenAPI schema at ``/api/v1/openapi.json``
+follows from them with no second description to keep true; it runs on uvicorn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from gateway.http import errors, metrics, tickets
+from helpdesk.app.runtime import App
+
+
+def create(app: App, deliver: Callable[[list[int]], None]) -> FastAPI:
+    """The API on ``app``; ``deliver`` wakes delivery for the outbox rows a request wrote."""
+    api = FastAPI(
+        title="Helpdesk gateway",
+        version="1",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    api.state.helpdesk, api.state.deliver = app, deliver
+    errors.install(api)
+    metrics.install(api, app)
+    api.include_router(tickets.router)
+
+    @api.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        with app.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @api.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        metrics.refresh(app)
+        return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return api

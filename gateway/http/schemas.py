@@ -1,0 +1,120 @@
+"""What the API takes and gives, as the OpenAPI schema publishes it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from helpdesk.domain.vocabulary import Priority, Status
+
+EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,255}$"
+WORD = r"^[^\s#]{1,100}$"  # a name that can be neither a second command nor a new line
+
+
+class Error(BaseModel):
+    error: str = Field(examples=["NOT_FOUND"])
+    message: str = Field(examples=["Ticket not found"])
+
+
+class CustomerIn(BaseModel):
+    email: str = Field(pattern=EMAIL, max_length=320)
+    name: str = Field("", max_length=200, pattern=r"^[^\r\n]*$")
+
+
+class TicketIn(BaseModel):
+    subject: str = Field(min_length=1, max_length=200, pattern=r"^[^\r\n]*$")
+    description: str = Field(min_length=1, max_length=100_000)
+    priority: Priority = Priority.MEDIUM
+    category: str | None = Field(None, pattern=WORD)
+    customer: CustomerIn
+
+
+class Created(BaseModel):
+    number: str
+
+
+class TicketOut(BaseModel):
+    number: str
+    subject: str
+    status: Status
+    priority: Priority
+    category: str
+    customer: str
+    assignee: str  # an agent's email, group:NAME, or "" when unassigned
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketPage(BaseModel):
+    tickets: list[TicketOut]
+    total: int
+    page: int
+    pages: int
+    limit: int
+
+
+class HistoryOut(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    message: str = ""
+    message_kind: str = ""
+    attachments: list[str] = []
+
+
+class TicketDetail(TicketOut):
+    description: str
+    tags: list[str]
+    external_ref: str
+    participants: list[str]
+    linked_ticket: str
+    resolution_notes: str
+    first_response_due: datetime | None
+    next_response_due: datetime | None
+    resolution_due: datetime | None
+    escalated_at: datetime | None
+    history: list[HistoryOut]
+
+
+class StatusIn(BaseModel):
+    status: Status
+
+
+class AssignIn(BaseModel):
+    """One agent (email) or one group (name), never both."""
+
+    agent: str | None = Field(None, pattern=EMAIL, max_length=320)
+    group: str | None = Field(None, pattern=WORD)
+
+    @model_validator(mode="after")
+    def one_of_them(self) -> AssignIn:
+        if (self.agent is None) == (self.group is None):
+            raise ValueError("give an agent or a group, not both")
+        return self
+
+
+class CommentIn(BaseModel):
+    body: str = Field(min_length=1, max_length=100_000)
+    internal: bool = False
+
+
+class CommentOut(BaseModel):
+    id: int
+    kind: str
+    author: str
+    author_kind: str
+    body: str
+    created_at: datetime
+    attachments: list[str]
+
+
+class CommentPage(BaseModel):
+    comments: list[CommentOut]
+    total: int
+    page: int
+    pages: int
+    limit: int

@@ -1,0 +1,121 @@
+"""What the HTTP API asks of tickets, made as the same changes as by mail: a status or an
+assignment is the command (``#status in_progress``, ``#assign group:billing``) checked by the
+same plan, with the same roles, state machine, events, notifications and timers; a comment is
+an agent's reply or note, or a customer's reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from helpdesk.app import customers, effects, team, tickets, timers
+from helpdesk.app.feedback import view_of
+from helpdesk.app.notifications import Planner
+from helpdesk.app.settings import Settings
+from helpdesk.app.unit_of_work import unit
+from helpdesk.domain.commands import grammar
+from helpdesk.domain.commands.base import Scope
+from helpdesk.domain.commands.grammar import Problem
+from helpdesk.domain.commands.plan import plan
+from helpdesk.domain.vocabulary import AuthorKind, MessageKind, Priority
+from storage.models import Agent, Customer, Outbox, Ticket
+
+
+@dataclass
+class Done:
+    """What a request did: the problems that stopped it (nothing was changed then), or the
+    mails it calls for."""
+
+    problems: list[Problem] = field(default_factory=list)
+    outbox: list[Outbox] = field(default_factory=list)
+
+
+def command(
+    session: Session, settings: Settings, agent: Agent, ticket: Ticket, line: str, now: datetime
+) -> Done:
+    """One command line, as if at the top of the agent's reply about ``ticket``."""
+    parsed = grammar.parse(line)
+    me = team.agent_info(session, agent)
+    found = plan(
+        parsed, me, Scope.TICKET, view_of(ticket), team.directory(session, settings.category_names)
+    )
+    if found.problems:
+        return Done(problems=found.problems)
+    actor = tickets.Actor(AuthorKind.AGENT, agent.email, agent.id)
+    for change in found.changes:
+        effects.carry_out(session, ticket, change, actor, now)
+    return Done(outbox=_finish(session, settings, ticket, now))
+
+
+def comment(
+    session: Session,
+    settings: Settings,
+    ticket: Ticket,
+    body: str,
+    now: datetime,
+    *,
+    agent: Agent | None = None,
+    customer: Customer | None = None,
+    internal: bool = False,
+) -> Done:
+    """An agent's public reply or internal note, or the customer's reply (never internal)."""
+    if agent is not None:
+        actor = tickets.Actor(AuthorKind.AGENT, agent.email, agent.id)
+        kind = MessageKind.INTERNAL if internal else MessageKind.PUBLIC
+        tickets.add_message(session, ticket, kind, actor, body, now)
+    else:
+        assert customer is not None
+        actor = tickets.Actor(AuthorKind.CUSTOMER, customer.email)
+        tickets.add_message(
+            session, ticket, MessageKind.PUBLIC, actor, body, now, customer=customer
+        )
+    return Done(outbox=_finish(session, settings, ticket, now))
+
+
+def open_ticket(
+    session: Session,
+    settings: Settings,
+    email: str,
+    name: str,
+    subject: str,
+    description: str,
+    priority: Priority,
+    category: str,
+    now: datetime,
+    agent: Agent | None = None,
+) -> tuple[Ticket, Done]:
+    """A ticket for ``email``: their own, or opened on their behalf by ``agent``."""
+    customer = customers.customer_for(session, email, name, now)
+    actor = (
+        tickets.Actor(AuthorKind.AGENT, agent.email, agent.id)
+        if agent is not None
+        else tickets.Actor(AuthorKind.CUSTOMER, customer.email)
+    )
+    ticket = tickets.open_ticket(session, customer, subject, description, actor, now)
+    fields: dict[str, object] = {}
+    if priority is not Priority.MEDIUM:
+        fields["priority"] = priority
+    if category != ticket.category:
+        fields["category"] = category
+    if fields:
+        tickets.update(session, ticket, fields, actor, now)
+    tickets.add_message(
+        session,
+        ticket,
+        MessageKind.PUBLIC,
+        actor,
+        description,
+        now,
+        customer=customer if agent is None else None,
+    )
+    return ticket, Done(outbox=_finish(session, settings, ticket, now))
+
+
+def _finish(session: Session, settings: Settings, ticket: Ticket, now: datetime) -> list[Outbox]:
+    """The mails the changes call for, and the ticket's timers, in the same transaction."""
+    rows = Planner(session, settings, now).plan(unit(session).events)
+    timers.schedule(session, ticket, now, settings.timer_policy)
+    session.flush()
+    return rows
