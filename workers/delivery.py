@@ -32,7 +32,7 @@ from typing import Any
 from jinja2 import TemplateError
 from sqlalchemy import Connection, or_, select, update
 
-from helpdesk.app import clock
+from helpdesk.app import clock, links
 from helpdesk.app.runtime import App
 from helpdesk.domain import tokens
 from helpdesk.domain.mail.message import Attachment
@@ -201,6 +201,9 @@ class Deliverer:
             token = tokens.Token(number, tokens.Party(party), party_id)
             reply = tokens.reply_address(self.app.secret, self.support, token)
         context.update(support_address=self.support, reply_address=reply)
+        if party == tokens.Party.CUSTOMER.value and claim.audience == Audience.CUSTOMER:
+            now = clock.now(self.app.settings)
+            context["portal_url"] = links.signin(self.app, tokens.Party.CUSTOMER, party_id, now)
         if "items" in context:  # a digest: each item answered at its own ticket's address
             context["items"] = [self._with_reply_address(item) for item in context["items"]]
         text, html = self.renderer.render(claim.template, context)

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from gateway.http import errors, metrics, tickets
+from gateway.http import errors, metrics, signin, tickets
 from helpdesk.app.runtime import App
 
 
@@ -30,6 +30,7 @@ def create(app: App, deliver: Callable[[list[int]], None]) -> FastAPI:
     errors.install(api)
     metrics.install(api, app)
     api.include_router(tickets.router)
+    api.include_router(signin.router)
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

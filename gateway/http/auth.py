@@ -1,9 +1,13 @@
-"""Who is calling: an agent with an API token (``Authorization: Bearer hd_…``). A missing or
-wrong token is 401, whatever the path, so nothing can be learnt without one. Each handler opens
-its own transaction (``tickets._unit``): none is held across a request."""
+"""Who is calling: an agent with an API token (``Authorization: Bearer hd_…``), or a person
+signed in by the link their mail carried (the session cookie). A missing or wrong credential is
+401, whatever the path, so nothing can be learnt without one. A write made with the cookie must
+carry the session's CSRF token (the ``X-CSRF-Token`` header, or a form's ``csrf`` field): a
+cookie goes with any request the browser makes, a token only with ours. Each handler opens its
+own transaction: none is held across a request."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,7 +15,12 @@ from fastapi import Depends, Request
 from gateway.http.errors import ApiError
 from helpdesk.app import api_tokens, clock
 from helpdesk.app.runtime import App
-from storage.models import Agent
+from helpdesk.domain import passes
+from helpdesk.domain.tokens import Party
+from storage.models import Agent, Customer
+
+SESSION_COOKIE, CSRF_COOKIE = "helpdesk_session", "helpdesk_csrf"
+SAFE = ("GET", "HEAD", "OPTIONS")
 
 
 def app_of(request: Request) -> App:
@@ -19,12 +28,44 @@ def app_of(request: Request) -> App:
     return found
 
 
-def agent(request: Request) -> Agent:
+@dataclass(frozen=True)
+class Person:
+    """The caller: exactly one of the two."""
+
+    agent: Agent | None = None
+    customer: Customer | None = None
+
+
+def someone(request: Request) -> Person:
+    app = app_of(request)
     header = request.headers.get("authorization", "")
+    if header:
+        return Person(agent=_token_holder(app, header))
+    session = request.cookies.get(SESSION_COOKIE, "")
+    now = clock.now(app.settings)
+    holder = passes.check(app.secret, passes.SESSION, session, now, app.previous_secrets)
+    if holder is None:
+        raise ApiError(401, "sign in by the link in one of our mails, or send an API token")
+    if request.method not in SAFE:
+        sent = request.headers.get("x-csrf-token", "")
+        if not sent or sent != passes.csrf(app.secret, session):
+            raise ApiError(403, "this write needs the session's CSRF token (X-CSRF-Token)")
+    with app.sessions() as db:
+        if holder.party is Party.CUSTOMER:
+            customer = db.get(Customer, holder.party_id)
+            if customer is not None and not customer.blocked:
+                return Person(customer=customer)
+        else:
+            agent = db.get(Agent, holder.party_id)
+            if agent is not None and agent.active:
+                return Person(agent=agent)
+    raise ApiError(401, "the session is no longer valid; sign in again")
+
+
+def _token_holder(app: App, header: str) -> Agent:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "send an API token: Authorization: Bearer hd_… (helpdesk token create)")
-    app = app_of(request)
     with app.sessions() as session:  # a read; the rare write (last used) in its own transaction
         found = api_tokens.holder(session, token.strip(), clock.now(app.settings))
         if session.dirty:
@@ -34,4 +75,11 @@ def agent(request: Request) -> Agent:
     return found
 
 
+def agent(person: Annotated[Person, Depends(someone)]) -> Agent:
+    if person.agent is None:
+        raise ApiError(403, "for the team only")
+    return person.agent
+
+
+Someone = Annotated[Person, Depends(someone)]
 Caller = Annotated[Agent, Depends(agent)]

@@ -28,7 +28,7 @@ class TicketIn(BaseModel):
     description: str = Field(min_length=1, max_length=100_000)
     priority: Priority = Priority.MEDIUM
     category: str | None = Field(None, pattern=WORD)
-    customer: CustomerIn
+    customer: CustomerIn | None = None  # whom it is for: agents name them; customers are it
 
 
 class Created(BaseModel):

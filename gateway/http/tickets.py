@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.http import schemas
-from gateway.http.auth import Caller, app_of
-from gateway.http.errors import ApiError, not_found, refused
-from helpdesk.app import clock, team, ticket_requests
-from helpdesk.app.feedback import view_of
+from gateway.http.auth import Caller, Person, Someone, app_of
+from gateway.http.common import for_customer, unit, viewer, visible
+from gateway.http.errors import ApiError
+from helpdesk.app import clock, ticket_requests
 from helpdesk.app.runtime import App
 from helpdesk.app.ticket_requests import Done
-from helpdesk.domain.permissions import can_see
 from helpdesk.domain.vocabulary import Priority, Status
 from storage.comments import comments
-from storage.models import Agent, Ticket
-from storage.queries import TicketFilter, Viewer, list_tickets, ticket_detail
+from storage.queries import TicketFilter, list_tickets, ticket_detail
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": schemas.Error} for code in (401, 403, 404, 409, 422)
@@ -30,37 +26,22 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=ERRORS)
 Page = Annotated[int, Query(ge=1, le=100_000)]
 Limit = Annotated[int, Query(ge=1, le=100)]
-T = TypeVar("T")
-
-
-def _unit(request: Request, work: Callable[[Session, App], tuple[T, Done]]) -> T:
-    """Run ``work`` in a transaction; after the commit, wake delivery for the mails it wrote."""
-    app = app_of(request)
-    with app.sessions.begin() as session:
-        result, done = work(session, app)
-        if done.problems:
-            raise refused(done.problems)
-        ids = [row.id for row in done.outbox]
-    request.app.state.deliver(ids)
-    return result
-
-
-def _visible(session: Session, agent: Agent, number: str) -> Ticket:
-    ticket = session.scalar(select(Ticket).where(Ticket.number == number.strip().upper()))
-    if ticket is None or not can_see(team.agent_info(session, agent), view_of(ticket)):
-        raise not_found()
-    return ticket
-
-
-def _viewer(session: Session, agent: Agent) -> Viewer | None:
-    me = team.agent_info(session, agent)
-    return None if me.sees_all else Viewer(me.id, me.group_ids)
 
 
 @router.post("", status_code=201, response_model=schemas.Created)
-def create(request: Request, agent: Caller, wanted: schemas.TicketIn) -> schemas.Created:
-    """Open a ticket on a customer's behalf (as ``#customer`` does by mail)."""
+def create(request: Request, person: Someone, wanted: schemas.TicketIn) -> schemas.Created:
+    """A customer opens their own ticket; an agent opens one on a customer's behalf (as
+    ``#customer`` does by mail), naming them."""
     settings = app_of(request).settings
+    if person.customer is not None:
+        own = person.customer
+        if wanted.customer is not None and wanted.customer.email.lower() != own.email:
+            raise ApiError(403, "customers open tickets for themselves only")
+        email, name = own.email, own.name
+    elif wanted.customer is None:
+        raise ApiError(422, "customer: the customer the ticket is for ({email, name})")
+    else:
+        email, name = wanted.customer.email.lower(), wanted.customer.name
     if len(wanted.description.strip()) < settings.min_body_chars:
         raise ApiError(422, f"the description needs at least {settings.min_body_chars} characters")
     category = (wanted.category or "general").lower()
@@ -68,27 +49,28 @@ def create(request: Request, agent: Caller, wanted: schemas.TicketIn) -> schemas
         raise ApiError(422, f"unknown category {category!r}: {', '.join(settings.category_names)}")
 
     def work(session: Session, app: App) -> tuple[str, Done]:
+        agent = session.merge(person.agent) if person.agent is not None else None
         ticket, done = ticket_requests.open_ticket(
             session,
             app.settings,
-            wanted.customer.email.lower(),
-            wanted.customer.name,
+            email,
+            name,
             wanted.subject,
             wanted.description,
             wanted.priority,
             category,
             clock.now(app.settings),
-            agent=session.merge(agent),
+            agent=agent,
         )
         return ticket.number, done
 
-    return schemas.Created(number=_unit(request, work))
+    return schemas.Created(number=unit(request, work))
 
 
 @router.get("", response_model=schemas.TicketPage)
 def listing(
     request: Request,
-    agent: Caller,
+    person: Someone,
     status: Annotated[list[Status] | None, Query()] = None,
     priority: Priority | None = None,
     category: str | None = None,
@@ -101,13 +83,15 @@ def listing(
     page: Page = 1,
     limit: Limit = 20,
 ) -> dict[str, Any]:
-    """The tickets the caller may see (agents: theirs, their groups', unassigned ones)."""
+    """The tickets the caller may see (agents: theirs, their groups', unassigned ones;
+    supervisors and admins: all; customers: their own)."""
     with app_of(request).sessions() as session:
+        mine = person.customer.email if person.customer is not None else None
         where = TicketFilter(
             priority=priority,
             assignee=assignee,
-            customer=customer,
-            viewer=_viewer(session, agent),
+            customer=mine or customer,
+            viewer=viewer(session, person) if mine is None else None,
             statuses=tuple(status or ()),
             category=category,
             tag=tag,
@@ -127,40 +111,52 @@ def assigned(request: Request, agent: Caller, page: Page = 1, limit: Limit = 20)
 
 
 @router.get("/my", response_model=schemas.TicketPage)
-def my(agent: Caller) -> dict[str, Any]:
-    """A customer's own tickets: for customers' sessions, not for agents' tokens."""
-    raise ApiError(403, "/tickets/my lists a customer's own tickets; agents use /tickets/assigned")
+def my(request: Request, person: Someone, page: Page = 1, limit: Limit = 20) -> dict[str, Any]:
+    """A customer's own tickets, newest first (agents: ``/tickets/assigned``)."""
+    if person.customer is None:
+        raise ApiError(403, "/tickets/my lists a customer's own tickets; agents use /assigned")
+    with app_of(request).sessions() as session:
+        where = TicketFilter(customer=person.customer.email)
+        return list_tickets(session, where, page, limit).as_json()
 
 
 @router.get("/{number}", response_model=schemas.TicketDetail)
-def show(request: Request, agent: Caller, number: str) -> dict[str, Any]:
-    """One ticket with its whole history, internal notes included."""
+def show(request: Request, person: Someone, number: str) -> dict[str, Any]:
+    """One ticket with its history: all of it for agents (internal notes too), its public
+    messages and moves for its customer."""
     with app_of(request).sessions() as session:
-        _visible(session, agent, number)
+        visible(session, person, number)
         detail = ticket_detail(session, number)
         assert detail is not None
         data = detail.as_json()
+        if person.customer is not None:
+            data["history"] = for_customer(data["history"])
         return {**data.pop("ticket"), **data}
 
 
-def _command(request: Request, agent: Agent, number: str, line: str) -> dict[str, Any]:
+def _command(request: Request, person: Person, number: str, line: str) -> dict[str, Any]:
     def work(session: Session, app: App) -> tuple[None, Done]:
-        ticket = _visible(session, agent, number)
+        ticket = visible(session, person, number)
         now = clock.now(app.settings)
-        return None, ticket_requests.command(
-            session, app.settings, session.merge(agent), ticket, line, now
-        )
+        if person.customer is not None:  # only #close is a customer's (as by mail)
+            return None, ticket_requests.close_own(session, app.settings, ticket, now)
+        assert person.agent is not None
+        agent = session.merge(person.agent)
+        return None, ticket_requests.command(session, app.settings, agent, ticket, line, now)
 
-    _unit(request, work)
-    return show(request, agent, number)
+    unit(request, work)
+    return show(request, person, number)
 
 
 @router.put("/{number}/status", response_model=schemas.TicketDetail)
 def set_status(
-    request: Request, agent: Caller, number: str, wanted: schemas.StatusIn
+    request: Request, person: Someone, number: str, wanted: schemas.StatusIn
 ) -> dict[str, Any]:
-    """The same change as ``#status`` by mail (the state machine's moves only: else 409)."""
-    return _command(request, agent, number, f"#status {wanted.status.value}")
+    """The same change as ``#status`` by mail (the state machine's moves only: else 409); a
+    customer may close their own ticket."""
+    if person.customer is not None and wanted.status is not Status.CLOSED:
+        raise ApiError(403, "a customer may close their ticket; the team sets the other statuses")
+    return _command(request, person, number, f"#status {wanted.status.value}")
 
 
 @router.put("/{number}/assign", response_model=schemas.TicketDetail)
@@ -169,42 +165,50 @@ def assign(
 ) -> dict[str, Any]:
     """The same change as ``#assign`` by mail: yourself, or (supervisors) anyone or a group."""
     target = f"group:{wanted.group}" if wanted.group else str(wanted.agent)
-    return _command(request, agent, number, f"#assign {target}")
+    return _command(request, Person(agent=agent), number, f"#assign {target}")
 
 
 @router.post("/{number}/comments", status_code=201, response_model=schemas.CommentOut)
 def add_comment(
-    request: Request, agent: Caller, number: str, wanted: schemas.CommentIn
+    request: Request, person: Someone, number: str, wanted: schemas.CommentIn
 ) -> dict[str, Any]:
-    """A public reply (mailed to the customer) or an internal note (to the team)."""
+    """A public reply (mailed to the customer) or an internal note (to the team); a
+    customer's reply (never internal) is mailed to the team."""
+    if person.customer is not None and wanted.internal:
+        raise ApiError(403, "internal notes are the team's")
 
     def work(session: Session, app: App) -> tuple[int, Done]:
-        ticket = _visible(session, agent, number)
+        ticket = visible(session, person, number)
+        agent = session.merge(person.agent) if person.agent is not None else None
+        customer = session.merge(person.customer) if person.customer is not None else None
         done = ticket_requests.comment(
             session,
             app.settings,
             ticket,
             wanted.body,
             clock.now(app.settings),
-            agent=session.merge(agent),
+            agent=agent,
+            customer=customer,
             internal=wanted.internal,
         )
         return ticket.id, done
 
-    ticket_id = _unit(request, work)
+    ticket_id = unit(request, work)
     with app_of(request).sessions() as session:
-        [latest], _ = comments(session, ticket_id, internal=True, page=1, limit=1)
+        internal = person.agent is not None
+        [latest], _ = comments(session, ticket_id, internal=internal, page=1, limit=1)
         return _comment(latest)
 
 
 @router.get("/{number}/comments", response_model=schemas.CommentPage)
 def list_comments(
-    request: Request, agent: Caller, number: str, page: Page = 1, limit: Limit = 20
+    request: Request, person: Someone, number: str, page: Page = 1, limit: Limit = 20
 ) -> dict[str, Any]:
-    """The conversation, most recent first, internal notes included (agents)."""
+    """The conversation, most recent first; internal notes for agents only."""
     with app_of(request).sessions() as session:
-        ticket = _visible(session, agent, number)
-        found, total = comments(session, ticket.id, internal=True, page=page, limit=limit)
+        ticket = visible(session, person, number)
+        internal = person.agent is not None
+        found, total = comments(session, ticket.id, internal=internal, page=page, limit=limit)
         return {
             "comments": [_comment(c) for c in found],
             "total": total,

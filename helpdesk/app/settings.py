@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     broker_namespace: str = "helpdesk"
     smtp_listen: str = "127.0.0.1:2525"
     http_listen: str = "127.0.0.1:8025"  # the API and pages; "" turns them off in serve
+    public_url: str = ""  # how people reach the HTTP side (links in mail); "": http://http_listen
     support_address: str = "support@localhost"
     secret: str = ""
     secret_previous: str = ""  # earlier keys, comma-separated: they verify, never sign
@@ -146,6 +147,13 @@ class Settings(BaseSettings):
     @property
     def resolved_outbound(self) -> str:
         return self.outbound or f"maildir:{self.var_dir / 'outbox'}"
+
+    @property
+    def web_url(self) -> str:
+        """The base of the links mails carry; "" when nothing serves HTTP."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.http_listen}" if self.http_listen else ""
 
     @property
     def listen_host_port(self) -> tuple[str, int]:

@@ -15,6 +15,7 @@ from helpdesk.app.feedback import view_of
 from helpdesk.app.notifications import Planner
 from helpdesk.app.settings import Settings
 from helpdesk.app.unit_of_work import unit
+from helpdesk.domain import lifecycle
 from helpdesk.domain.commands import grammar
 from helpdesk.domain.commands.base import Scope
 from helpdesk.domain.commands.grammar import Problem
@@ -46,6 +47,14 @@ def command(
     actor = tickets.Actor(AuthorKind.AGENT, agent.email, agent.id)
     for change in found.changes:
         effects.carry_out(session, ticket, change, actor, now)
+    return Done(outbox=_finish(session, settings, ticket, now))
+
+
+def close_own(session: Session, settings: Settings, ticket: Ticket, now: datetime) -> Done:
+    """The customer's close, as their ``#close`` by mail: an active ticket is resolved (a
+    reply reopens it), one resolved or closed already stays as it is."""
+    actor = tickets.Actor(AuthorKind.CUSTOMER, ticket.customer.email)
+    tickets.set_status(session, ticket, lifecycle.on_customer_close(ticket.status), actor, now)
     return Done(outbox=_finish(session, settings, ticket, now))
 
 

@@ -4,7 +4,7 @@ team: the agent ann, the supervisor sue, the admin ada."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import httpx
@@ -15,6 +15,7 @@ from helpdesk.app import api_tokens
 from helpdesk.app.runtime import App
 from storage.models import Agent
 from tests.desk import Desk
+from tests.gateway.test_durability import free_port
 from tests.sink import Sink
 
 
@@ -34,6 +35,9 @@ class Api:
 
 @pytest.fixture
 def api(app: App, sink: Sink) -> Iterator[Api]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = replace(app, settings=app.settings.model_copy(update={"public_url": url}))
     with Desk(app, sink) as desk:
         tokens = {}
         with app.sessions.begin() as session:
@@ -42,9 +46,9 @@ def api(app: App, sink: Sink) -> Iterator[Api]:
                 assert agent is not None
                 tokens[key] = api_tokens.create(session, agent, "tests", datetime.now(UTC))[1]
         server = HttpServer(app, desk.gateway._gateway.workers.deliver)
-        port = server.bind("127.0.0.1", 0)
+        server.bind("127.0.0.1", port)
         server.start()
         try:
-            yield Api(desk, f"http://127.0.0.1:{port}", tokens)
+            yield Api(desk, url, tokens)
         finally:
             server.stop()
