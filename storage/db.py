@@ -7,6 +7,7 @@ on the busy timeout instead of failing a read-to-write lock upgrade.
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 from typing import Any
 
@@ -195,5 +196,14 @@ def schema_problem(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest migration."""
-    command.upgrade(alembic_config(engine), "head")
+    """Create or upgrade the schema to the newest migration: one process at a time (on
+    PostgreSQL an advisory lock in ``env.py``; on SQLite a lock on a file beside the database,
+    as SQLite's DDL is not one transaction Alembic can hold: a second process starting at
+    once read the version before the first had written it, and ran a migration again)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        command.upgrade(alembic_config(engine), "head")
+        return
+    with open(f"{database}.migrating", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        command.upgrade(alembic_config(engine), "head")

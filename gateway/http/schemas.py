@@ -9,8 +9,13 @@ from pydantic import BaseModel, Field, model_validator
 
 from helpdesk.domain.vocabulary import Priority, Status
 
-EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,255}$"
-WORD = r"^[^\s#]{1,100}$"  # a name that can be neither a second command nor a new line
+# an address mail can be sent to (international addresses wait for SMTPUTF8)
+EMAIL = (
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+LINE = r"^[^\x00-\x1f\x7f]*$"  # one line of text: it may go in a header
+WORD = r"^[^\s#\x00-\x1f\x7f]{1,100}$"  # a name that can be neither a second command nor a new line
 
 
 class Error(BaseModel):
@@ -20,11 +25,11 @@ class Error(BaseModel):
 
 class CustomerIn(BaseModel):
     email: str = Field(pattern=EMAIL, max_length=320)
-    name: str = Field("", max_length=200, pattern=r"^[^\r\n]*$")
+    name: str = Field("", max_length=200, pattern=LINE)
 
 
 class TicketIn(BaseModel):
-    subject: str = Field(min_length=1, max_length=200, pattern=r"^[^\r\n]*$")
+    subject: str = Field(min_length=1, max_length=200, pattern=LINE)
     description: str = Field(min_length=1, max_length=100_000)
     priority: Priority = Priority.MEDIUM
     category: str | None = Field(None, pattern=WORD)

@@ -10,11 +10,12 @@ from fastapi.responses import RedirectResponse
 
 from gateway.http.auth import CSRF_COOKIE, SESSION_COOKIE, app_of
 from gateway.http.errors import ApiError
+from gateway.http.schemas import Error
 from helpdesk.app import clock
 from helpdesk.domain import passes
 
 SESSION_LENGTH = timedelta(days=7)
-router = APIRouter(tags=["session"])
+router = APIRouter(tags=["session"], responses={401: {"model": Error}})
 
 
 @router.get("/signin", status_code=303)
