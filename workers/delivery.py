@@ -201,9 +201,10 @@ class Deliverer:
             token = tokens.Token(number, tokens.Party(party), party_id)
             reply = tokens.reply_address(self.app.secret, self.support, token)
         context.update(support_address=self.support, reply_address=reply)
-        if party == tokens.Party.CUSTOMER.value and claim.audience == Audience.CUSTOMER:
+        to_customer = party == tokens.Party.CUSTOMER.value and claim.audience == Audience.CUSTOMER
+        if to_customer or (context.get("signin") and party == tokens.Party.AGENT.value):
             now = clock.now(self.app.settings)
-            context["portal_url"] = links.signin(self.app, tokens.Party.CUSTOMER, party_id, now)
+            context["portal_url"] = links.signin(self.app, tokens.Party(party), party_id, now)
         if "items" in context:  # a digest: each item answered at its own ticket's address
             context["items"] = [self._with_reply_address(item) for item in context["items"]]
         text, html = self.renderer.render(claim.template, context)

@@ -14,12 +14,15 @@ from sqlalchemy.orm import Session
 
 from helpdesk.app import report, tickets, views
 from helpdesk.domain import report_text
-from helpdesk.domain.commands.effects import Help, ListTickets, ReportFigures, Show
+from helpdesk.domain.commands.effects import Help, ListTickets, ReportFigures, Show, SignIn
 from helpdesk.domain.commands.plan import Plan
 from helpdesk.domain.commands.registry import help_text
 from helpdesk.domain.permissions import AgentInfo, TicketView, can_see
 from storage.models import Ticket
 from storage.queries import TicketFilter, Viewer, list_tickets, ticket_detail
+
+# the link itself is made at delivery, signed, and put at the end of the mail (``links``)
+SIGNIN = "Sign in on the web with the link at the end of this mail (valid 30 days; it is yours)."
 
 
 def state(ticket: Ticket) -> str:
@@ -60,6 +63,8 @@ def answers(session: Session, plan: Plan, me: AgentInfo, now: datetime) -> list[
             case ReportFigures(since, until, by):
                 within = report.period(session, since, until, now)
                 blocks.append(report_text.text(report.build(session, within, now, by)))
+            case SignIn():
+                blocks.append(SIGNIN)
             case _:
                 assert_never(answer)
     return blocks

@@ -174,7 +174,12 @@ class Planner:
         if ticket is not None:
             context = template_context(ticket, recipient, self._first_message(ticket), None, None)
         else:
-            context = {"recipient_name": recipient.name, "references": []}
+            context = {
+                "recipient_name": recipient.name,
+                "party": recipient.party.value,
+                "party_id": recipient.party_id,
+                "references": [],
+            }
         if in_reply_to:
             context["references"] = [*context["references"], in_reply_to]
         context.update(extra)

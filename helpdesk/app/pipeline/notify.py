@@ -10,6 +10,7 @@ from helpdesk.app import feedback, unit_of_work
 from helpdesk.app.notifications import Planner
 from helpdesk.app.pipeline.commands import agent_info
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
+from helpdesk.domain.commands.effects import SignIn
 from helpdesk.domain.commands.registry import help_text
 from storage.models import Agent, Outbox
 
@@ -76,4 +77,6 @@ def _feedback(ctx: MailContext, env: Env, planner: Planner, agent: Agent) -> Out
     chart = feedback.chart_asked(env.session, ctx.plan, env.now) if ctx.applied else None
     if chart is not None:
         extra["chart"] = chart
+    if ctx.applied and any(isinstance(a, SignIn) for a in ctx.plan.answers):
+        extra["signin"] = True
     return planner.feedback(agent, ticket, extra, ctx.mail.message_id)

@@ -105,8 +105,13 @@ class ReportFigures:
     by: Grouping | None = None
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """A sign-in link for the web, in the answer."""
+
+
 Change = Move | Assign | SetPriority | SetCategory | SetReference | Retag | Block | Unblock
-Answer = Help | ListTickets | Show | ReportFigures
+Answer = Help | ListTickets | Show | ReportFigures | SignIn
 Effect = Change | Answer | Internal | OpenFor
 ANSWERS: tuple[type[Answer], ...] = get_args(Answer)
 CHANGES: tuple[type[Change], ...] = get_args(Change)

@@ -16,6 +16,7 @@ from helpdesk.domain.commands import (
     report,
     resolve,
     show,
+    signin,
     status,
     tag,
     unassign,
@@ -42,6 +43,7 @@ REGISTRY: tuple[Spec, ...] = tuple(
         listing,
         show,
         report,
+        signin,
         help,
     )
 )

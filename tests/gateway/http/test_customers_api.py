@@ -109,3 +109,23 @@ def test_forged_and_tampered_passes_are_401(api: Api) -> None:
         )
         client.cookies.set("helpdesk_session", "session.c1.9999999999." + "a" * 26)
         assert client.get("/api/v1/tickets/my").status_code == 401
+
+
+def test_an_agent_signs_in_by_the_link_a_signin_mail_brings(api: Api) -> None:
+    api.desk.send(CY, "support@example.com", "The login fails.", subject="Login")
+    number = api.desk.ticket().number
+    api.desk.send("ann@us.test", "support@example.com", "#signin", subject="web")
+    with closing(signed_in(api, "ann@us.test")) as browser:
+        shown = browser.get(f"/api/v1/tickets/{number}")
+        assert shown.status_code == 200  # an agent's session: the queue's tickets
+        assert browser.get("/api/v1/tickets/my").status_code == 403
+        note = browser.post(
+            f"/api/v1/tickets/{number}/comments", json={"body": "Checking.", "internal": True}
+        )
+        assert note.status_code == 201 and note.json()["author"] == "ann@us.test"
+    # a stranger's #signin is a customer's new ticket: her link is to her own tickets only
+    api.desk.send("mallory@evil.test", "support@example.com", "#signin", subject="web")
+    with closing(signed_in(api, "mallory@evil.test")) as stranger:
+        assert stranger.get("/api/v1/tickets/assigned").status_code == 403
+        assert stranger.get(f"/api/v1/tickets/{number}").status_code == 404
+        assert stranger.get("/api/v1/tickets/my").json()["total"] == 1
