@@ -22,15 +22,18 @@ class Comment:
     body: str
     created_at: datetime
     attachments: list[str]
+    verified: bool  # False: its sender was only named by From:, not proven
 
 
 def comments(
     session: Session, ticket_id: int, internal: bool, page: int = 1, limit: int = 20
 ) -> tuple[list[Comment], int]:
-    """A ticket's public messages (and, with ``internal``, its notes), newest first; and how
-    many there are."""
+    """A ticket's public messages, newest first, and how many there are: for the team (with
+    ``internal``) its notes too; for its customer only messages proven theirs or the team's."""
     kinds = [MessageKind.PUBLIC, MessageKind.INTERNAL] if internal else [MessageKind.PUBLIC]
     where = and_(Message.ticket_id == ticket_id, Message.kind.in_(kinds))
+    if not internal:
+        where = and_(where, Message.verified)
     total = session.scalar(select(func.count(Message.id)).where(where)) or 0
     rows = list(
         session.scalars(
@@ -41,8 +44,19 @@ def comments(
             .limit(limit)
         )
     )
+    return _comments(session, rows), total
+
+
+def comment_by_id(session: Session, message_id: int) -> Comment:
+    message = session.get(Message, message_id)
+    assert message is not None
+    [found] = _comments(session, [message])
+    return found
+
+
+def _comments(session: Session, rows: list[Message]) -> list[Comment]:
     names = attachment_names(session, [m.id for m in rows])
-    found = [
+    return [
         Comment(
             m.id,
             m.kind.value,
@@ -51,7 +65,7 @@ def comments(
             m.body,
             m.created_at,
             names.get(m.id, []),
+            m.verified,
         )
         for m in rows
     ]
-    return found, total

@@ -4,6 +4,7 @@ relationship resolves whichever table a caller needs."""
 
 from __future__ import annotations
 
+from storage.tables.hooks import Webhook, WebhookDelivery
 from storage.tables.mail import Heartbeat, InboundMail, InboundRaw, Outbox, Timer
 from storage.tables.people import (
     Agent,
@@ -18,6 +19,7 @@ from storage.tables.tickets import (
     Blob,
     Message,
     MessageAttachment,
+    OrderLookup,
     Ticket,
     TicketEvent,
     TicketParticipant,
@@ -36,10 +38,13 @@ __all__ = [
     "InboundRaw",
     "Message",
     "MessageAttachment",
+    "OrderLookup",
     "Outbox",
     "SlaPolicy",
     "Ticket",
     "TicketEvent",
     "TicketParticipant",
     "Timer",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -93,6 +93,7 @@ class HistoryEntry:
     message: str = ""
     message_kind: str = ""
     attachments: list[str] = field(default_factory=list)
+    message_verified: bool = True  # False: its sender was only named by From:
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,7 @@ def history(session: Session, ticket_id: int) -> list[HistoryEntry]:
             message=message.body if message else "",
             message_kind=message.kind.value if message else "",
             attachments=names.get(message.id, []) if message else [],
+            message_verified=message.verified if message else True,
         )
         for event, message in rows
     ]

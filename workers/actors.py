@@ -8,6 +8,7 @@ when its heartbeat goes stale (a wiped broker loses the scheduled message too).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,21 +17,19 @@ import dramatiq
 from dramatiq import Broker, Middleware, Worker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.rate_limits import ConcurrentRateLimiter
-from dramatiq.rate_limits.backends import RedisBackend
-from sqlalchemy import exists, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import exists, select
 
-from helpdesk.app import clock, digests, firing, timers
+from helpdesk.app import clock, digests, firing, orders, timers
 from helpdesk.app.runtime import App
 from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import MailStatus
 from storage import spool
-from storage.models import Heartbeat, InboundMail
-from workers import delivery
+from storage.models import InboundMail
+from workers import delivery, hooks
 from workers.processor import drain
 from workers.render import Renderer
 from workers.transport import Transport, transport_for
+from workers.turns import OneDrainer, beat, last_beat
 
 log = logging.getLogger("helpdesk.actors")
 RECONCILE = "reconcile"
@@ -41,65 +40,6 @@ def make_broker(settings: Settings) -> Broker:
     if settings.broker_url:
         return RedisBroker(url=settings.broker_url, namespace=settings.broker_namespace)  # type: ignore[no-untyped-call]
     return StubBroker()
-
-
-class OneDrainer:
-    """On SQLite, one worker process drains inbound mail at a time, whatever their number.
-
-    Only one process can write there; every other one would decode the same waiting mails,
-    wait for the lock, and find them taken (measured with ``bench/notify.py``: a tenth of the
-    workers' time, and deliveries waiting behind). A process that finds the turn taken leaves a
-    note and returns; the drainer looks at the note after giving the turn back, so no wake-up
-    is lost. The turn expires after ``TTL_MS`` if its holder dies.
-    """
-
-    TTL_MS = 60_000
-
-    def __init__(self, broker: RedisBroker) -> None:
-        namespace = broker.namespace
-        backend = RedisBackend(client=broker.client)
-        self._turn = ConcurrentRateLimiter(  # type: ignore[no-untyped-call]
-            backend, f"{namespace}:inbound-turn", ttl=self.TTL_MS
-        )
-        self._client, self._note = broker.client, f"{namespace}:inbound-wanted"
-
-    def run(self, work: Callable[[], object]) -> None:
-        while True:
-            self._client.set(self._note, 1, px=self.TTL_MS)
-            with self._turn.acquire(raise_on_failure=False) as mine:
-                if not mine:
-                    return  # the drainer will see the note
-                self._client.delete(self._note)
-                work()
-            if not self._client.exists(self._note):
-                return
-
-
-def beat(app: App, name: str, min_gap: float) -> bool:
-    """Record a run of ``name``; False when another run was recorded less than ``min_gap`` ago."""
-    now = datetime.now(UTC)
-    with app.sessions.begin() as session:
-        moved = session.execute(
-            update(Heartbeat)
-            .where(Heartbeat.name == name, Heartbeat.at < now - timedelta(seconds=min_gap))
-            .values(at=now)
-            .returning(Heartbeat.name)
-        ).first()
-        if moved is not None:
-            return True
-        if session.get(Heartbeat, name) is not None:
-            return False
-        try:
-            with session.begin_nested():
-                session.add(Heartbeat(name=name, at=now))
-        except IntegrityError:
-            return False
-    return True
-
-
-def last_beat(app: App, name: str) -> datetime | None:
-    with app.sessions() as session:
-        return session.scalar(select(Heartbeat.at).where(Heartbeat.name == name))
 
 
 class Tasks:
@@ -119,6 +59,7 @@ class Tasks:
             settings.resolved_outbound, settings.smtp_timeout_seconds
         )
         self.deliverer = delivery.Deliverer(app, self.renderer, self.transport)
+        self.hooks = hooks.HookSender(app)
         self.inbound_via_broker = inbound_via_broker
         self._draining = threading.Lock()
         self._wanted = threading.Event()
@@ -136,6 +77,9 @@ class Tasks:
             max_retries=settings.delivery_attempts,
             time_limit=300_000,
         )(self._deliver)
+        self.deliver_hooks = dramatiq.actor(
+            actor_name="deliver_hooks", queue_name="webhooks", broker=broker, max_retries=0
+        )(self._deliver_hooks)
         self.reconcile = dramatiq.actor(
             actor_name=RECONCILE, queue_name="periodic", broker=broker, max_retries=0
         )(self._reconcile)
@@ -156,6 +100,9 @@ class Tasks:
             broker=broker,
             max_retries=3,
         )(self._fire_timer)
+        self.lookup_orders = dramatiq.actor(
+            actor_name="lookup_orders", queue_name="periodic", broker=broker, max_retries=0
+        )(self._lookup_orders)
         broker.add_middleware(ReconcilerWatchdog(self))
 
     def arm(self, due: list[tuple[int, datetime]]) -> None:
@@ -171,23 +118,44 @@ class Tasks:
             self._armed.update(wanted)
         try:
             for timer_id, at in wanted:
-                delay = max(int((at - now).total_seconds() * 1000), 0)
+                delay = max(math.ceil((at - now).total_seconds() * 1000), 0)
                 self.fire_timer.send_with_options(args=(timer_id,), delay=delay)
         except Exception as exc:
             log.warning("could not arm timers (the reconciler will fire them): %s", exc)
+
+    def _lookup_orders(self) -> None:
+        """Ask the order service again about what it did not answer (the reconciler's)."""
+        orders.retry_unavailable(self.app, clock.now(self.app.settings))
 
     def _fire_timer(self, timer_id: int) -> None:
         """Fire the timer if its time has come (a message may come early, or the test clock
         may not have moved yet: the reconciler takes it then)."""
         self.dispatch(firing.fire_if_due(self.app, timer_id, clock.now(self.app.settings)))
 
-    def dispatch(self, outbox_ids: list[int]) -> None:
-        """Wake a worker for each new row; if the broker is away the reconciler finds them."""
+    def dispatch(self, outbox_ids: list[int], *, wake_hooks: bool = True) -> None:
+        """Wake a worker for each new row, and the webhook sender (after a commit, which may
+        have written deliveries, with mail or without); if the broker is away the reconciler
+        finds them."""
         try:
             for outbox_id in outbox_ids:
                 self.deliver.send(outbox_id)
         except Exception as exc:
             log.warning("could not enqueue deliveries (the reconciler will): %s", exc)
+        if wake_hooks:
+            self.dispatch_hooks()
+
+    def dispatch_hooks(self, delay: float = 0.0) -> None:
+        """One ``deliver_hooks`` job: it sends whatever is due then."""
+        try:
+            self.deliver_hooks.send_with_options(delay=int(delay * 1000))
+        except Exception as exc:
+            log.warning("could not wake the webhook sender (the reconciler will): %s", exc)
+
+    def _deliver_hooks(self) -> None:
+        """Every due webhook delivery; a job again when one that failed here is due."""
+        again = self.hooks.send_due()
+        if again is not None:
+            self.dispatch_hooks(again)
 
     def _deliver(self, outbox_id: int) -> None:
         """The row and those claimed with it. A retry is a new job, delayed by the backoff; a
@@ -196,7 +164,8 @@ class Tasks:
         for result in results:
             if result.state is delivery.Delivered.RETRY:
                 self._retry(result.outbox_id, result.retry_in)
-        self.dispatch([r.outbox_id for r in results if r.state is delivery.Delivered.RELEASED])
+        released = [r.outbox_id for r in results if r.state is delivery.Delivered.RELEASED]
+        self.dispatch(released, wake_hooks=False)
 
     def _retry(self, outbox_id: int, delay: float) -> None:
         try:
@@ -208,14 +177,28 @@ class Tasks:
         interval = self.app.settings.reconcile_seconds
         if not beat(self.app, RECONCILE, interval * 0.8):
             return  # another reconcile chain is alive: let this one end
-        now = clock.now(self.app.settings)  # the one clock (a test may move it)
-        self.dispatch(delivery.due_ids(self.app, now))
-        self.dispatch(firing.fire_due(self.app, now))
-        self.dispatch(digests.gather_due(self.app, now))
-        self.arm(timers.coming(self.app, now, now + self.arm_horizon))
+        try:
+            now = clock.now(self.app.settings)  # the one clock (a test may move it)
+            steps: tuple[Callable[[], None], ...] = (
+                lambda: self.dispatch(delivery.due_ids(self.app, now)),
+                lambda: self.dispatch(firing.fire_due(self.app, now)),
+                lambda: self.dispatch(digests.gather_due(self.app, now)),
+                lambda: self.arm(timers.coming(self.app, now, now + self.arm_horizon)),
+                self._other_work,
+            )
+            for step in steps:
+                try:
+                    step()
+                except Exception:  # one failing step holds up none of the others
+                    log.exception("a reconciler step failed; the next pass tries again")
+        finally:
+            self.reconcile.send_with_options(delay=int(interval * 1000))
+
+    def _other_work(self) -> None:
+        if self.app.settings.order_lookup_url:
+            self.lookup_orders.send()  # in a thread of its own: the service may be slow
         if self.inbound_via_broker and self._inbound_waiting():
             self.drain_inbound.send()
-        self.reconcile.send_with_options(delay=int(interval * 1000))
 
     def _inbound_waiting(self) -> bool:
         if spool.waiting(self.app.engine):

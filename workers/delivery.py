@@ -25,21 +25,17 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from jinja2 import TemplateError
 from sqlalchemy import Connection, or_, select, update
 
-from helpdesk.app import clock, links
+from helpdesk.app import clock
 from helpdesk.app.runtime import App
-from helpdesk.domain import tokens
-from helpdesk.domain.mail.message import Attachment
-from helpdesk.domain.notices import Audience
 from helpdesk.domain.vocabulary import OutboxStatus
 from storage.db import bookkeeping, reading, single_statements
-from storage.models import Blob, Customer, MessageAttachment, Outbox
+from storage.models import Customer, Outbox
 from storage.outbox import (
     CLAIM_BATCH,
     CLAIM_OWN,
@@ -49,8 +45,8 @@ from storage.outbox import (
     Claim,
     claim_others,
 )
-from workers import charts
-from workers.compose import WIRE, Draft, compose
+from workers.compose import WIRE, compose
+from workers.drafts import Drafter
 from workers.render import Renderer
 from workers.transport import DeliveryError, Transport
 
@@ -91,6 +87,7 @@ class Deliverer:
         settings = app.settings
         self.app = app
         self.renderer = renderer
+        self.drafter = Drafter(app, renderer)
         self.transport = transport
         self.support = settings.support_addresses[0]
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
@@ -146,10 +143,9 @@ class Deliverer:
 
     def _deliver_one(self, claim: Claim) -> Result:
         try:
-            draft = self.draft(claim)
-            data = compose(
-                self._with_attachments(claim, draft), self.support, DISPLAY_NAME
-            ).as_bytes(policy=WIRE)
+            draft = self.drafter.draft(claim)
+            mail = compose(self.drafter.with_attachments(claim, draft), self.support, DISPLAY_NAME)
+            data = mail.as_bytes(policy=WIRE)
         except COMPOSE_ERRORS as exc:  # the row is wrong, not the network: trying again won't help
             log.exception("%s: cannot compose %s", claim.message_id, claim.template)
             problem = DeliveryError(f"cannot compose the mail: {type(exc).__name__}: {exc}", True)
@@ -189,67 +185,6 @@ class Deliverer:
             self._local.connection = None
             connection.close()
             raise
-
-    def draft(self, claim: Claim) -> Draft:
-        """The mail of ``claim``, rendered; attachments are added by ``_with_attachments``."""
-        context = dict(claim.context)
-        ticket = context.get("ticket", {})
-        number, party = ticket.get("number", ""), context.get("party", "c")
-        party_id = int(context.get("party_id", 0))
-        reply = self.support
-        if number:
-            token = tokens.Token(number, tokens.Party(party), party_id)
-            reply = tokens.reply_address(self.app.secret, self.support, token)
-        context.update(support_address=self.support, reply_address=reply)
-        to_customer = party == tokens.Party.CUSTOMER.value and claim.audience == Audience.CUSTOMER
-        if to_customer or (context.get("signin") and party == tokens.Party.AGENT.value):
-            now = clock.now(self.app.settings)
-            context["portal_url"] = links.signin(self.app, tokens.Party(party), party_id, now)
-        if "items" in context:  # a digest: each item answered at its own ticket's address
-            context["items"] = [self._with_reply_address(item) for item in context["items"]]
-        text, html = self.renderer.render(claim.template, context)
-        return Draft(
-            template=claim.template,
-            audience=claim.audience,
-            recipient=claim.recipient,
-            recipient_name=context.get("recipient_name", ""),
-            message_id=claim.message_id,
-            ticket_number=number,
-            subject=ticket.get("subject", context.get("subject", "")),
-            references=tuple(context.get("references", [])),
-            reply_to=reply,
-            created_at=claim.created_at,
-            text=text,
-            html=html,
-            subject_prefix=str(context.get("subject_prefix", "")),
-        )
-
-    def _with_reply_address(self, item: dict[str, Any]) -> dict[str, Any]:
-        token = tokens.Token(
-            item["ticket"]["number"], tokens.Party(item["party"]), int(item["party_id"])
-        )
-        return {**item, "reply_address": tokens.reply_address(self.app.secret, self.support, token)}
-
-    def _with_attachments(self, claim: Claim, draft: Draft) -> Draft:
-        """Agents get every attachment of the message; a customer gets those of an agent's public
-        reply, never their own and never a note's; a ``#report`` answer its chart."""
-        if "chart" in claim.context:
-            chart = charts.attachment(self.app, claim.context["chart"])
-            return replace(draft, attachments=(chart,) if chart else ())
-        message = claim.context.get("message") or {}
-        public_by_agent = message.get("author_kind") == "agent" and message.get("kind") == "public"
-        wanted = claim.audience == Audience.AGENT or public_by_agent
-        if not wanted or claim.quoted_message_id is None:
-            return draft
-        with self.reader.connect() as connection:
-            rows = connection.execute(
-                select(MessageAttachment.filename, MessageAttachment.content_type, Blob.content)
-                .join(Blob, Blob.sha256 == MessageAttachment.blob_sha256)
-                .where(MessageAttachment.message_id == claim.quoted_message_id)
-                .order_by(MessageAttachment.id)
-            ).all()
-        attachments = tuple(Attachment(name, ctype, content) for name, ctype, content in rows)
-        return replace(draft, attachments=attachments)
 
     def _failed(self, claim: Claim, exc: DeliveryError, bounced: bool = True) -> Result:
         """Try again later, or give up: a permanent answer, or too many attempts. ``bounced``:

@@ -2,7 +2,7 @@
 
 One module per command group: ``run`` (init, serve, worker, web), ``team`` (agent, group),
 ``tickets``, ``mail`` (explain, mail list, mail replay), ``sla``, ``calendar``, ``tokens``,
-``report``.
+``report``, ``webhooks``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 
 import click
 
-from gateway.cli import calendar, mail, report, run, sla, team, tickets, tokens
+from gateway.cli import calendar, mail, report, run, sla, team, tickets, tokens, webhooks
 
 
 @click.group()
@@ -35,5 +35,6 @@ for command in (
     calendar.calendar,
     tokens.token,
     report.report,
+    webhooks.webhook,
 ):
     main.add_command(command)

@@ -83,14 +83,18 @@ def web(listen: str | None, verbose: bool) -> None:
     broker = make_broker(app.settings)
     dramatiq.set_broker(broker)
     host, port = host_port(listen or app.settings.http_listen or "127.0.0.1:8025")
-    workers = RemoteWorkers(app, broker, None)
+    deliver = RemoteWorkers(app, broker, None).deliver if app.settings.broker_url else _no_wake
     click.echo(f"helpdesk: HTTP listening on http://{host}:{port}/", err=True)
     try:
-        HttpServer(app, workers.deliver).run(host, port)
+        HttpServer(app, deliver).run(host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     finally:
         app.close()
+
+
+def _no_wake(outbox_ids: list[int]) -> None:
+    """No broker to wake anyone with: the rows wait for a reconciler pass."""
 
 
 def _configuration_problem(settings: Settings) -> str:

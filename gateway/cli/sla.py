@@ -12,6 +12,8 @@ from helpdesk.domain import durations
 from helpdesk.domain.vocabulary import Priority
 from storage.models import SlaPolicy
 
+MAX_TARGET = timedelta(weeks=52)  # in business hours a year of targets spans several years
+
 
 @click.group()
 def sla() -> None:
@@ -43,6 +45,10 @@ def _minutes(value: str | None, name: str) -> int | None:
     length = durations.parse(value)
     if length is None or length < timedelta(minutes=1) or length.total_seconds() % 60:
         raise click.BadParameter(f"{value!r}: whole minutes, like 30m, 8h, 3d", param_hint=name)
+    if length > MAX_TARGET:
+        raise click.BadParameter(
+            f"{value!r}: at most {durations.shown(MAX_TARGET)}", param_hint=name
+        )
     return int(length.total_seconds() // 60)
 
 

@@ -8,7 +8,7 @@ import sys
 import click
 
 from gateway.cli.common import open_app
-from helpdesk.app import views
+from helpdesk.app import clock, orders, views
 from helpdesk.domain.vocabulary import Priority, Status
 from storage.queries import TicketFilter, list_tickets, ticket_detail
 
@@ -62,7 +62,8 @@ def tickets_show(number: str, as_json: bool) -> None:
     if detail is None:
         click.echo("Ticket not found", err=True)
         sys.exit(1)
+    order = orders.details(app, detail.external_ref, clock.now(app.settings))
     if as_json:
-        click.echo(json.dumps(detail.as_json(), indent=2))
+        click.echo(json.dumps(detail.as_json() | ({"order": order} if order else {}), indent=2))
     else:
-        click.echo(views.detail_text(detail))
+        click.echo(views.detail_text(detail, order))

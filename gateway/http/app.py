@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -34,12 +34,15 @@ def create(app: App, deliver: Callable[[list[int]], None]) -> FastAPI:
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
-        with app.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with app.reading() as session:
+            session.execute(text("SELECT 1"))
         return {"status": "ok"}
 
     @api.get("/metrics", include_in_schema=False)
-    def prometheus() -> Response:
+    def prometheus(request: Request) -> Response:
+        """For this machine (a scraper beside it) and ``HELPDESK_METRICS_FROM`` only."""
+        if not metrics.may_read(request.client.host if request.client else "", app.settings):
+            raise errors.ApiError(403, "metrics are for this machine and HELPDESK_METRICS_FROM")
         metrics.refresh(app)
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 

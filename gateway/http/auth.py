@@ -1,12 +1,13 @@
 """Who is calling: an agent with an API token (``Authorization: Bearer hd_…``), or a person
-signed in by the link their mail carried (the session cookie). A missing or wrong credential is
-401, whatever the path, so nothing can be learnt without one. A write made with the cookie must
-carry the session's CSRF token (the ``X-CSRF-Token`` header, or a form's ``csrf`` field): a
-cookie goes with any request the browser makes, a token only with ours. Each handler opens its
-own transaction: none is held across a request."""
+signed in by the link their mail carried (the session cookie). Without a valid credential every
+``/api/v1`` path answers 401, so nothing can be learnt of tickets without one. A write made
+with the cookie must carry the session's CSRF token (the ``X-CSRF-Token`` header): a cookie goes
+with any request the browser makes, the token only with ours. Each handler opens its own
+transaction: none is held across a request."""
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from fastapi import Depends, Request
 
 from gateway.http.errors import ApiError
 from helpdesk.app import api_tokens, clock
+from helpdesk.app.pipeline.identify import block_reason
 from helpdesk.app.runtime import App
 from helpdesk.domain import passes
 from helpdesk.domain.tokens import Party
@@ -48,12 +50,12 @@ def someone(request: Request) -> Person:
         raise ApiError(401, "sign in by the link in one of our mails, or send an API token")
     if request.method not in SAFE:
         sent = request.headers.get("x-csrf-token", "")
-        if not sent or sent != passes.csrf(app.secret, session):
+        if not sent or not hmac.compare_digest(sent, passes.csrf(app.secret, session)):
             raise ApiError(403, "this write needs the session's CSRF token (X-CSRF-Token)")
-    with app.sessions() as db:
+    with app.reading() as db:
         if holder.party is Party.CUSTOMER:
             customer = db.get(Customer, holder.party_id)
-            if customer is not None and not customer.blocked:
+            if customer is not None and block_reason(customer, now) is None:
                 return Person(customer=customer)
         else:
             agent = db.get(Agent, holder.party_id)
@@ -66,10 +68,12 @@ def _token_holder(app: App, header: str) -> Agent:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "send an API token: Authorization: Bearer hd_… (helpdesk token create)")
-    with app.sessions() as session:  # a read; the rare write (last used) in its own transaction
-        found = api_tokens.holder(session, token.strip(), clock.now(app.settings))
-        if session.dirty:
-            session.commit()
+    now = clock.now(app.settings)
+    with app.reading() as session:
+        found, stale = api_tokens.holder(session, token.strip(), now)
+    if stale is not None:  # when it was last used: a write a minute at most
+        with app.sessions.begin() as session:
+            api_tokens.used(session, stale, now)
     if found is None:
         raise ApiError(401, "the token is not valid (revoked, or its agent is inactive)")
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -10,13 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.http.auth import Person, app_of
-from gateway.http.errors import not_found, refused
+from gateway.http.errors import ApiError, not_found, refused
 from helpdesk.app import team
 from helpdesk.app.feedback import view_of
+from helpdesk.app.pipeline.identify import block_reason
 from helpdesk.app.runtime import App
 from helpdesk.app.ticket_requests import Done
 from helpdesk.domain.permissions import can_see
-from storage.models import Ticket
+from storage.models import Agent, Customer, Ticket
 from storage.queries import Viewer
 
 T = TypeVar("T")
@@ -55,11 +57,53 @@ def viewer(session: Session, person: Person) -> Viewer | None:
     return None if me.sees_all else Viewer(me.id, me.group_ids)
 
 
-def for_customer(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What a customer sees of a ticket's history: its public messages and its moves."""
-    return [
+def for_customer(detail: dict[str, Any]) -> dict[str, Any]:
+    """What a customer sees of a ticket: its public messages (not those only claimed to be
+    theirs by a From:) and its moves, without the team's bookkeeping (tags, reference, due
+    times, escalation)."""
+    history = [
         entry
-        for entry in history
+        for entry in detail["history"]
         if entry["kind"] in SHOWN_TO_CUSTOMERS
-        or (entry["kind"] == "ticket_commented" and entry["message_kind"] == "public")
+        or (
+            entry["kind"] == "ticket_commented"
+            and entry["message_kind"] == "public"
+            and entry["message_verified"]
+        )
     ]
+    hidden = dict.fromkeys(("first_response_due", "next_response_due", "resolution_due"))
+    return (
+        detail
+        | hidden
+        | {
+            "history": history,
+            "tags": [],
+            "external_ref": "",
+            "escalated_at": None,
+        }
+    )
+
+
+def blocked(customer: Customer, now: datetime) -> bool:
+    """Blocked now, as the mail side reads it (an expired block no longer counts)."""
+    return block_reason(customer, now) is not None
+
+
+def acting(session: Session, person: Person, now: datetime) -> tuple[Agent | None, Customer | None]:
+    """The caller, read again inside the change's transaction: one made inactive (or blocked)
+    since the request came in changes nothing, and nothing read before is written back."""
+    if person.agent is not None:
+        agent = session.get(Agent, person.agent.id)
+        if agent is None or not agent.active:
+            raise ApiError(401, "the agent is no longer active")
+        return agent, None
+    assert person.customer is not None
+    customer = session.get(Customer, person.customer.id)
+    if customer is None or blocked(customer, now):
+        raise ApiError(403, "this address may not write to the helpdesk")
+    return None, customer
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """A time as the API takes it: one written without a zone is UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment

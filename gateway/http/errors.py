@@ -62,7 +62,3 @@ def install(api: FastAPI) -> None:
         message = str(exc.detail) if exc.status_code != 404 else "Not found"
         return body(exc.status_code, message)
 
-    @api.exception_handler(Exception)
-    async def crashed(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("%s %s failed", request.method, request.url.path)
-        return body(500, "something went wrong on our side; it is logged", "INTERNAL_ERROR")

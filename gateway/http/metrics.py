@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from ipaddress import ip_address
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 from sqlalchemy import func, select
 
+from gateway.http.errors import body, log
 from helpdesk.app.runtime import App
+from helpdesk.app.settings import Settings
+from helpdesk.domain.net import is_loopback
 from helpdesk.domain.vocabulary import MailStatus, OutboxStatus, TimerStatus
 from storage.db import reading
 from storage.models import InboundMail, Outbox, Timer
@@ -26,6 +30,16 @@ LATENCY = Histogram(
     ["method", "route", "status"],
     registry=REGISTRY,
 )
+
+
+def may_read(host: str, settings: Settings) -> bool:
+    if is_loopback(host):
+        return True
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in settings.metrics_networks)
 
 
 def refresh(app: App) -> None:
@@ -54,7 +68,11 @@ def install(api: FastAPI, app: App) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:  # answered here: past this point Starlette would drop the connection
+            log.exception("%s %s failed", request.method, request.url.path)
+            response = body(500, "something went wrong on our side; it is logged", "INTERNAL_ERROR")
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")  # the template, not each ticket's number
         LATENCY.labels(request.method, path, str(response.status_code)).observe(

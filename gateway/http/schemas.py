@@ -69,6 +69,7 @@ class HistoryOut(BaseModel):
     message: str = ""
     message_kind: str = ""
     attachments: list[str] = []
+    message_verified: bool = True  # False: its sender was only named by From:, not proven
 
 
 class TicketDetail(TicketOut):
@@ -82,6 +83,7 @@ class TicketDetail(TicketOut):
     next_response_due: datetime | None
     resolution_due: datetime | None
     escalated_at: datetime | None
+    order: str = ""  # what the order service says of external_ref (agents; "" if not set up)
     history: list[HistoryOut]
 
 
@@ -115,6 +117,7 @@ class CommentOut(BaseModel):
     body: str
     created_at: datetime
     attachments: list[str]
+    verified: bool  # False: its sender was only named by From:, not proven
 
 
 class CommentPage(BaseModel):

@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from gateway.http import schemas
 from gateway.http.auth import Caller, Person, Someone, app_of
-from gateway.http.common import for_customer, unit, viewer, visible
+from gateway.http.common import acting, for_customer, unit, utc, viewer, visible
 from gateway.http.errors import ApiError
-from helpdesk.app import clock, ticket_requests
+from helpdesk.app import clock, orders, ticket_requests
 from helpdesk.app.runtime import App
 from helpdesk.app.ticket_requests import Done
 from helpdesk.domain.vocabulary import Priority, Status
-from storage.comments import comments
+from storage.comments import comment_by_id, comments
 from storage.queries import TicketFilter, list_tickets, ticket_detail
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -26,6 +26,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=ERRORS)
 Page = Annotated[int, Query(ge=1, le=100_000)]
 Limit = Annotated[int, Query(ge=1, le=100)]
+Text = Annotated[str | None, Query(max_length=320, pattern=schemas.LINE)]  # no NUL, no newline
 
 
 @router.post("", status_code=201, response_model=schemas.Created)
@@ -42,6 +43,10 @@ def create(request: Request, person: Someone, wanted: schemas.TicketIn) -> schem
         raise ApiError(422, "customer: the customer the ticket is for ({email, name})")
     else:
         email, name = wanted.customer.email.lower(), wanted.customer.name
+    if person.customer is not None and (
+        wanted.priority is not Priority.MEDIUM or wanted.category not in (None, "general")
+    ):
+        raise ApiError(403, "the team sets the priority and category of a ticket")
     if len(wanted.description.strip()) < settings.min_body_chars:
         raise ApiError(422, f"the description needs at least {settings.min_body_chars} characters")
     category = (wanted.category or "general").lower()
@@ -49,7 +54,7 @@ def create(request: Request, person: Someone, wanted: schemas.TicketIn) -> schem
         raise ApiError(422, f"unknown category {category!r}: {', '.join(settings.category_names)}")
 
     def work(session: Session, app: App) -> tuple[str, Done]:
-        agent = session.merge(person.agent) if person.agent is not None else None
+        agent, _ = acting(session, person, clock.now(app.settings))
         ticket, done = ticket_requests.open_ticket(
             session,
             app.settings,
@@ -73,11 +78,11 @@ def listing(
     person: Someone,
     status: Annotated[list[Status] | None, Query()] = None,
     priority: Priority | None = None,
-    category: str | None = None,
-    assignee: str | None = None,
-    customer: str | None = None,
-    tag: str | None = None,
-    created_from: datetime | None = None,
+    category: Text = None,
+    assignee: Text = None,
+    customer: Text = None,
+    tag: Text = None,
+    created_from: datetime | None = None,  # without a zone: UTC
     created_to: datetime | None = None,
     order: Annotated[str, Query(pattern="^(newest|urgency)$")] = "newest",
     page: Page = 1,
@@ -85,7 +90,7 @@ def listing(
 ) -> dict[str, Any]:
     """The tickets the caller may see (agents: theirs, their groups', unassigned ones;
     supervisors and admins: all; customers: their own)."""
-    with app_of(request).sessions() as session:
+    with app_of(request).reading() as session:
         mine = person.customer.email if person.customer is not None else None
         where = TicketFilter(
             priority=priority,
@@ -95,8 +100,8 @@ def listing(
             statuses=tuple(status or ()),
             category=category,
             tag=tag,
-            created_from=created_from,
-            created_to=created_to,
+            created_from=utc(created_from),
+            created_to=utc(created_to),
         )
         found = list_tickets(session, where, page, limit, urgent_first=order == "urgency")
         return found.as_json()
@@ -105,7 +110,7 @@ def listing(
 @router.get("/assigned", response_model=schemas.TicketPage)
 def assigned(request: Request, agent: Caller, page: Page = 1, limit: Limit = 20) -> dict[str, Any]:
     """The tickets assigned to the caller, newest first."""
-    with app_of(request).sessions() as session:
+    with app_of(request).reading() as session:
         where = TicketFilter(assignee=agent.email)
         return list_tickets(session, where, page, limit).as_json()
 
@@ -115,7 +120,7 @@ def my(request: Request, person: Someone, page: Page = 1, limit: Limit = 20) -> 
     """A customer's own tickets, newest first (agents: ``/tickets/assigned``)."""
     if person.customer is None:
         raise ApiError(403, "/tickets/my lists a customer's own tickets; agents use /assigned")
-    with app_of(request).sessions() as session:
+    with app_of(request).reading() as session:
         where = TicketFilter(customer=person.customer.email)
         return list_tickets(session, where, page, limit).as_json()
 
@@ -124,14 +129,17 @@ def my(request: Request, person: Someone, page: Page = 1, limit: Limit = 20) -> 
 def show(request: Request, person: Someone, number: str) -> dict[str, Any]:
     """One ticket with its history: all of it for agents (internal notes too), its public
     messages and moves for its customer."""
-    with app_of(request).sessions() as session:
+    with app_of(request).reading() as session:
         visible(session, person, number)
         detail = ticket_detail(session, number)
         assert detail is not None
         data = detail.as_json()
         if person.customer is not None:
-            data["history"] = for_customer(data["history"])
-        return {**data.pop("ticket"), **data}
+            data = for_customer(data)
+    if person.agent is not None:  # asked outside the transaction, within its timeout
+        app = app_of(request)
+        data["order"] = orders.details(app, detail.external_ref, clock.now(app.settings))
+    return {**data.pop("ticket"), **data}
 
 
 def _command(request: Request, person: Person, number: str, line: str) -> dict[str, Any]:
@@ -141,7 +149,8 @@ def _command(request: Request, person: Person, number: str, line: str) -> dict[s
         if person.customer is not None:  # only #close is a customer's (as by mail)
             return None, ticket_requests.close_own(session, app.settings, ticket, now)
         assert person.agent is not None
-        agent = session.merge(person.agent)
+        agent, _ = acting(session, person, now)
+        assert agent is not None
         return None, ticket_requests.command(session, app.settings, agent, ticket, line, now)
 
     unit(request, work)
@@ -179,8 +188,7 @@ def add_comment(
 
     def work(session: Session, app: App) -> tuple[int, Done]:
         ticket = visible(session, person, number)
-        agent = session.merge(person.agent) if person.agent is not None else None
-        customer = session.merge(person.customer) if person.customer is not None else None
+        agent, customer = acting(session, person, clock.now(app.settings))
         done = ticket_requests.comment(
             session,
             app.settings,
@@ -191,13 +199,13 @@ def add_comment(
             customer=customer,
             internal=wanted.internal,
         )
-        return ticket.id, done
+        assert done.message is not None
+        session.flush()
+        return done.message.id, done
 
-    ticket_id = unit(request, work)
-    with app_of(request).sessions() as session:
-        internal = person.agent is not None
-        [latest], _ = comments(session, ticket_id, internal=internal, page=1, limit=1)
-        return _comment(latest)
+    message_id = unit(request, work)
+    with app_of(request).reading() as session:
+        return _comment(comment_by_id(session, message_id))
 
 
 @router.get("/{number}/comments", response_model=schemas.CommentPage)
@@ -205,7 +213,7 @@ def list_comments(
     request: Request, person: Someone, number: str, page: Page = 1, limit: Limit = 20
 ) -> dict[str, Any]:
     """The conversation, most recent first; internal notes for agents only."""
-    with app_of(request).sessions() as session:
+    with app_of(request).reading() as session:
         ticket = visible(session, person, number)
         internal = person.agent is not None
         found, total = comments(session, ticket.id, internal=internal, page=page, limit=limit)
@@ -227,4 +235,5 @@ def _comment(found: Any) -> dict[str, Any]:
         "body": found.body,
         "created_at": found.created_at,
         "attachments": found.attachments,
+        "verified": found.verified,
     }

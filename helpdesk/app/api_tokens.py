@@ -28,15 +28,21 @@ def create(session: Session, agent: Agent, name: str, now: datetime) -> tuple[Ap
     return row, token
 
 
-def holder(session: Session, token: str, now: datetime) -> Agent | None:
-    """The active agent whose live token this is, or None."""
+def holder(session: Session, token: str, now: datetime) -> tuple[Agent | None, int | None]:
+    """The active agent whose live token this is, or None; and the token's id when its last
+    use should be recorded (``used``)."""
     if not token.startswith(PREFIX):
-        return None
+        return None, None
     row = session.scalar(
         select(ApiToken).where(ApiToken.digest == digest(token), ApiToken.revoked_at.is_(None))
     )
     if row is None or not row.agent.active:
-        return None
-    if row.last_used_at is None or now - row.last_used_at > USE_RECORDED:
-        row.last_used_at = now  # a write per minute at most, not one per request
-    return row.agent
+        return None, None
+    stale = row.last_used_at is None or now - row.last_used_at > USE_RECORDED
+    return row.agent, row.id if stale else None
+
+
+def used(session: Session, token_id: int, now: datetime) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is not None:
+        row.last_used_at = now

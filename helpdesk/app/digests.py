@@ -23,7 +23,7 @@ BATCH = 200  # agents one pass gathers for; the next pass takes the rest
 
 def gather_due(app: App, now: datetime) -> list[int]:
     """Write the digests whose period is over; the ids of the new outbox rows."""
-    with app.sessions() as session:
+    with app.reading() as session:
         due = select(Outbox.recipient).where(
             Outbox.status == OutboxStatus.HELD, Outbox.next_attempt_at <= now
         )

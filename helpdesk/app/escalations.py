@@ -17,7 +17,7 @@ from storage.models import Outbox, Ticket
 
 
 def escalate(session: Session, app: App, ticket: Ticket, now: datetime) -> list[Outbox]:
-    since = ticket.agent_active_at or ticket.created_at
+    since = max(t for t in (ticket.created_at, ticket.agent_active_at, ticket.team_turn_at) if t)
     ticket.escalated_at = now
     idle = rules.waited(since, now)
     tickets.record(

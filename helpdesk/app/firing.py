@@ -43,7 +43,7 @@ def fire_due(app: App, now: datetime) -> list[int]:
 def fire_if_due(app: App, timer_id: int, now: datetime) -> list[int]:
     """Fire the timer if it is due (a message may come early, or twice), and the next due ones;
     a timer already fired costs one read, and no lock."""
-    with app.sessions() as session:
+    with app.reading() as session:
         timer = session.get(Timer, timer_id)
         if timer is None or timer.status is not TimerStatus.PENDING or timer.due_at > now:
             return []
@@ -73,15 +73,20 @@ def _fire(app: App, ids: list[int], now: datetime) -> list[int]:
 
 def _one(session: Session, app: App, timer_id: int, now: datetime, n: int) -> list[Outbox]:
     """Fire one timer in ``session``; the first of a batch is waited for if another worker
-    holds it, the others are passed over (that worker fires them)."""
-    query = select(Timer).where(Timer.id == timer_id).with_for_update(skip_locked=n > 0)
-    timer = session.scalars(query).first()
-    if timer is None or timer.status is not TimerStatus.PENDING or timer.due_at > now:
-        return []  # another worker fired or cancelled it, or holds it
-    ticket = session.get(Ticket, timer.ticket_id, with_for_update=True)
-    timer.status = TimerStatus.CANCELLED  # unless it is one of those due below
-    if ticket is None:
+    holds its ticket, the others are passed over (that worker fires them)."""
+    ticket_id = session.scalar(select(Timer.ticket_id).where(Timer.id == timer_id))
+    if ticket_id is None:
         return []
+    # the ticket first, then its timer: the order a mail's transaction takes them in
+    ticket = session.scalars(
+        select(Ticket).where(Ticket.id == ticket_id).with_for_update(skip_locked=n > 0)
+    ).first()
+    if ticket is None:
+        return []  # another worker holds it (and fires it), or it is gone
+    timer = session.get(Timer, timer_id, with_for_update=True)
+    if timer is None or timer.status is not TimerStatus.PENDING or timer.due_at > now:
+        return []  # another worker fired or cancelled it
+    timer.status = TimerStatus.CANCELLED  # unless it is one of those due below
     policy = app.settings.timer_policy
     targets = sla.targets(session, ticket.priority)
     known = timers.known(session, ticket)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from helpdesk.app import webhooks
 from helpdesk.app.answer_limits import AnswerLimits
 from helpdesk.app.settings import Settings
 from helpdesk.app.template_context import Recipient, message_id_for, template_context
@@ -52,6 +53,7 @@ class Planner:
             ticket = event.ticket
             rows += self._for_event(event, ticket, event.message, automated, ticket in created)
         self.session.add_all(rows)
+        webhooks.plan(self.session, events, self.now)  # and the webhooks' deliveries
         return rows
 
     def _for_event(

@@ -11,7 +11,7 @@ from helpdesk.app import keys
 from helpdesk.app.settings import Settings
 from helpdesk.domain.auth import DnsFunc
 from storage import spool
-from storage.db import make_engine, make_session_factory, upgrade
+from storage.db import make_engine, make_session_factory, reading, upgrade
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,11 @@ class App:
     secret: bytes
     dkim_dns: DnsFunc | None = None  # None: the system resolver (tests give their own)
     previous_secrets: tuple[bytes, ...] = ()  # rotated-out keys, verifying reply addresses only
+
+    def reading(self) -> Session:
+        """A session for reads only: on SQLite it takes no write lock (the sessions of
+        ``sessions`` begin IMMEDIATE, and would queue behind every writer)."""
+        return Session(reading(self.engine), expire_on_commit=False)
 
     def close(self) -> None:
         spool.release(self.engine)

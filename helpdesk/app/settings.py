@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     broker_namespace: str = "helpdesk"
     smtp_listen: str = "127.0.0.1:2525"
     http_listen: str = "127.0.0.1:8025"  # the API and pages; "" turns them off in serve
+    order_lookup_url: str = ""  # the order service, with {ref}: https://orders/api/{ref}
+    order_lookup_timeout: float = 2.0
+    metrics_from: str = ""  # besides this machine, who may read /metrics: addresses or networks
     public_url: str = ""  # how people reach the HTTP side (links in mail); "": http://http_listen
     support_address: str = "support@localhost"
     secret: str = ""
@@ -75,6 +78,8 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = 30.0
     delivery_lease_seconds: float = 120.0
     smtp_timeout_seconds: float = 30.0
+    webhook_attempts: int = 20  # a webhook delivery's attempts before it is given up
+    webhook_backoff_seconds: float = 30.0  # the wait after its first failure, doubling to 1 h
     tls_cert: Path | None = None  # with tls_key: inbound SMTP offers STARTTLS
     tls_key: Path | None = None
     smtp_idle_seconds: float = 60.0  # an inbound session with no command for this long is closed
@@ -113,6 +118,12 @@ class Settings(BaseSettings):
     def trusted_authserv(self) -> frozenset[str]:
         return frozenset(
             a.strip().lower() for a in self.trusted_authserv_ids.split(",") if a.strip()
+        )
+
+    @property
+    def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(
+            ip_network(n.strip(), strict=False) for n in self.metrics_from.split(",") if n.strip()
         )
 
     @property

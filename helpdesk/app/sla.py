@@ -50,6 +50,7 @@ def facts(ticket: Ticket) -> Facts:
         ticket.agent_active_at,
         ticket.escalated_at,
         away,
+        ticket.team_turn_at,
     )
 
 
@@ -65,6 +66,11 @@ def set_dues(session: Session, ticket: Ticket) -> None:
 
 
 def on_status(session: Session, ticket: Ticket, before: Status, now: datetime) -> None:
+    if ticket.status in (Status.OPEN, Status.IN_PROGRESS) and before not in (
+        Status.OPEN,
+        Status.IN_PROGRESS,
+    ):
+        ticket.team_turn_at = now  # the customer answered, or it reopened: the team's turn
     if ticket.status is Status.AWAITING_CUSTOMER and ticket.sla_paused_at is None:
         ticket.sla_paused_at = now
     elif before is Status.AWAITING_CUSTOMER and ticket.sla_paused_at is not None:

@@ -28,11 +28,13 @@ def alert(
     now: datetime,
 ) -> list[Outbox]:
     clock, level = which
+    planner = Planner(session, app.settings, now)
     if level is rules.Level.BREACH:
         after = {"clock": clock.value, "due": due.isoformat()}
-        tickets.record(
+        breach = tickets.record(
             session, ticket, EventKind.SLA_BREACHED, tickets.Actor.system(), now, after=after
         )
+        planner.plan([breach])  # no mail of its own (the alerts are below): its webhooks
     since = ticket.created_at if clock is not rules.Clock.NEXT_RESPONSE else due - targets.of(clock)
     extra: dict[str, Any] = {
         "clock": clock.label,
@@ -41,7 +43,6 @@ def alert(
         "waiting": rules.waited(since, now),
         "subject_prefix": f"SLA {level.value}:",
     }
-    planner = Planner(session, app.settings, now)
     cooled = _recently_alerted(session, ticket, extra, now - app.settings.alert_cooldown)
     return [
         planner.sla_alert(agent, ticket, extra)

@@ -49,6 +49,7 @@ def template_context(
             "customer_name": ticket.customer.name,
             "resolution_notes": ticket.resolution_notes,
             "assignee": _assignee(ticket),
+            "external_ref": ticket.external_ref,
         },
         "references": references,
         "event": {

@@ -6,7 +6,7 @@ an agent's reply or note, or a customer's reply."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -20,17 +20,20 @@ from helpdesk.domain.commands import grammar
 from helpdesk.domain.commands.base import Scope
 from helpdesk.domain.commands.grammar import Problem
 from helpdesk.domain.commands.plan import plan
+from helpdesk.domain.mail.clean import mask_cards
 from helpdesk.domain.vocabulary import AuthorKind, MessageKind, Priority
-from storage.models import Agent, Customer, Outbox, Ticket
+from storage.models import Agent, Customer, Message, Outbox, Ticket
 
 
 @dataclass
 class Done:
     """What a request did: the problems that stopped it (nothing was changed then), or the
-    mails it calls for."""
+    mails it calls for (and the message it posted, on the ticket it went to)."""
 
     problems: list[Problem] = field(default_factory=list)
     outbox: list[Outbox] = field(default_factory=list)
+    message: Message | None = None
+    ticket: Ticket | None = None
 
 
 def command(
@@ -69,18 +72,39 @@ def comment(
     customer: Customer | None = None,
     internal: bool = False,
 ) -> Done:
-    """An agent's public reply or internal note, or the customer's reply (never internal)."""
+    """An agent's public reply or internal note, or the customer's reply (never internal),
+    with what each does by mail: an agent's reply waits for the customer; a customer's reply
+    reopens a ticket waiting for them (or resolved within the reopen window), and to one long
+    resolved or closed opens a new ticket linked to it."""
+    text = clean(body)
     if agent is not None:
         actor = tickets.Actor(AuthorKind.AGENT, agent.email, agent.id)
         kind = MessageKind.INTERNAL if internal else MessageKind.PUBLIC
-        tickets.add_message(session, ticket, kind, actor, body, now)
-    else:
-        assert customer is not None
-        actor = tickets.Actor(AuthorKind.CUSTOMER, customer.email)
-        tickets.add_message(
-            session, ticket, MessageKind.PUBLIC, actor, body, now, customer=customer
+        message = tickets.add_message(session, ticket, kind, actor, text, now)
+        if kind is MessageKind.PUBLIC:
+            moved = lifecycle.on_agent_reply(ticket.status, sets_status=False)
+            tickets.set_status(session, ticket, moved, actor, now)
+        return Done(outbox=_finish(session, settings, ticket, now), message=message, ticket=ticket)
+    assert customer is not None
+    actor = tickets.Actor(AuthorKind.CUSTOMER, customer.email)
+    window = timedelta(days=settings.reopen_window_days)
+    decision = lifecycle.customer_reply(ticket.status, ticket.resolved_at, now, window)
+    if decision.effect is lifecycle.ReplyEffect.NEW_LINKED_TICKET:
+        ticket = tickets.open_ticket(
+            session, customer, ticket.subject, text, actor, now, linked=ticket
         )
-    return Done(outbox=_finish(session, settings, ticket, now))
+    message = tickets.add_message(
+        session, ticket, MessageKind.PUBLIC, actor, text, now, customer=customer
+    )
+    if decision.effect is lifecycle.ReplyEffect.REOPEN:
+        tickets.set_status(session, ticket, decision.status, actor, now)
+    return Done(outbox=_finish(session, settings, ticket, now), message=message, ticket=ticket)
+
+
+def clean(text: str) -> str:
+    """As the mail's text is made fit to keep: no NUL (PostgreSQL refuses it in text), and
+    payment card numbers masked."""
+    return mask_cards(text.replace("\x00", ""))
 
 
 def open_ticket(
@@ -102,6 +126,7 @@ def open_ticket(
         if agent is not None
         else tickets.Actor(AuthorKind.CUSTOMER, customer.email)
     )
+    subject, description = clean(subject), clean(description)
     ticket = tickets.open_ticket(session, customer, subject, description, actor, now)
     fields: dict[str, object] = {}
     if priority is not Priority.MEDIUM:

@@ -66,7 +66,7 @@ def _fired(timer: Timer | None) -> bool:
 
 
 def due_ids(app: App, now: datetime) -> list[int]:
-    with app.sessions() as session:
+    with app.reading() as session:
         query = (
             select(Timer.id)
             .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= now)
@@ -78,7 +78,7 @@ def due_ids(app: App, now: datetime) -> list[int]:
 
 def coming(app: App, after: datetime, until: datetime) -> list[tuple[int, datetime]]:
     """The pending timers that fall due between ``after`` and ``until``, with their due times."""
-    with app.sessions() as session:
+    with app.reading() as session:
         query = (
             select(Timer.id, Timer.due_at)
             .where(

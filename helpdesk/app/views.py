@@ -35,7 +35,7 @@ def change(before: dict[str, Any], after: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def detail_text(detail: TicketDetail) -> str:
+def detail_text(detail: TicketDetail, order: str = "") -> str:
     t = detail.ticket
     lines = [f"{t.number}  {t.subject}"]
     fields: list[tuple[str, Any]] = [
@@ -47,6 +47,7 @@ def detail_text(detail: TicketDetail) -> str:
         ("assignee", t.assignee),
         ("tags", ", ".join(detail.tags)),
         ("reference", detail.external_ref),
+        ("order", order),
         ("linked to", detail.linked_ticket),
         ("created", when(t.created_at)),
         ("first response due", when(detail.first_response_due)),

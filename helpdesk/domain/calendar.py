@@ -120,12 +120,12 @@ def _clock(minutes: int) -> str:
 
 
 def _spans(
-    calendar: Calendar, start: datetime, backwards: bool
+    calendar: Calendar, start: datetime, backwards: bool, days: int = HORIZON
 ) -> Iterator[tuple[datetime, datetime]]:
-    """Opening hours from ``start`` on (or back), in order, as UTC instants."""
+    """Opening hours from ``start`` on (or back), in order, as UTC instants, for ``days``."""
     day = start.astimezone(calendar.tz).date() + timedelta(days=1 if backwards else -1)
     step = timedelta(days=-1 if backwards else 1)
-    for _ in range(HORIZON):
+    for _ in range(days):
         spans = list(calendar.hours_of(day))
         yield from reversed(spans) if backwards else spans
         day += step
@@ -160,8 +160,8 @@ def between(calendar: Calendar | None, start: datetime, end: datetime) -> timede
         return timedelta(0)
     if calendar is None:
         return end - start
-    total = timedelta(0)
-    for opens, closes in _spans(calendar, start, backwards=False):
+    total, days = timedelta(0), (end - start).days + 3
+    for opens, closes in _spans(calendar, start, backwards=False, days=max(days, HORIZON)):
         if opens >= end:
             return total
         total += max(min(closes, end) - max(opens, start), timedelta(0))

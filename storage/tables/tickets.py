@@ -47,6 +47,7 @@ class Ticket(Base):
     sla_paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     agent_active_at: Mapped[datetime | None]  # an agent's last reply, note or change
     escalated_at: Mapped[datetime | None]  # unattended: the supervisors were told
+    team_turn_at: Mapped[datetime | None]  # back with the team (the customer answered, reopened)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     first_responded_at: Mapped[datetime | None]
@@ -140,3 +141,16 @@ class TicketEvent(Base):
 
     ticket: Mapped[Ticket] = relationship()
     message: Mapped[Message | None] = relationship()
+
+
+class OrderLookup(Base):
+    """What the order service said about a reference (``HELPDESK_ORDER_LOOKUP_URL``): kept so
+    that a slow or absent service costs a ticket nothing, and asked again later."""
+
+    __tablename__ = "order_lookups"
+    __table_args__ = (Index(None, "status", "checked_at"),)
+
+    ref: Mapped[str] = mapped_column(String(200), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # found, not_found, unavailable
+    summary: Mapped[str] = mapped_column(Text, default="")
+    checked_at: Mapped[datetime]

@@ -97,7 +97,7 @@ def test_a_pause_in_business_hours_leaves_the_business_time_that_was_left() -> N
     paused, back = due - timedelta(hours=2), datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
     assert sla.resumed(due, paused, back, office) == datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
     overdue = sla.resumed(due, due + timedelta(hours=1), due + timedelta(hours=3))
-    assert overdue == due + timedelta(hours=2)  # wall time: as overdue as before the pause
+    assert overdue == due  # breached before the pause: not breached again after it
 
 
 def test_escalation_counts_from_the_last_agent_activity_once_per_silence() -> None:
@@ -109,6 +109,15 @@ def test_escalation_counts_from_the_last_agent_activity_once_per_silence() -> No
     assert escalation.wanted(touched, policy, None)["escalation"] == T0 + timedelta(hours=5)
     told = facts(created_at=T0, escalated_at=T0 + timedelta(hours=4))
     assert escalation.wanted(told, policy, None) == {}
+    answered = facts(
+        created_at=T0,
+        agent_active_at=T0,
+        team_turn_at=T0 + timedelta(days=3),
+        status=Status.IN_PROGRESS,
+    )
+    assert escalation.wanted(answered, policy, None)["escalation"] == T0 + timedelta(
+        days=3, hours=4
+    )
     waiting = facts(created_at=T0, status=Status.AWAITING_CUSTOMER, waiting_since=T0)
     assert escalation.wanted(waiting, policy, None) == {}  # the customer's turn, not the team's
     assert escalation.wanted(facts(created_at=T0), Policy(0.8), None) == {}  # turned off

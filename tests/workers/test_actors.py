@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dramatiq.brokers.redis import RedisBroker
 
-from workers.actors import OneDrainer
+from workers.turns import OneDrainer
 
 
 def test_one_drainer_at_a_time_and_a_wake_while_draining_is_not_lost(

@@ -71,7 +71,13 @@ def _feedback(ctx: MailContext, env: Env, planner: Planner, agent: Agent) -> Out
     refusal = "" if ctx.applied or ctx.plan.problems else ctx.reason  # stopped before apply
     extra = {
         **feedback.summary(ctx.plan, ctx.ticket, posted, refusal),
-        "answers": feedback.answers(env.session, ctx.plan, me, env.now) if ctx.applied else [],
+        "answers": (
+            feedback.answers(
+                env.session, ctx.plan, me, env.now, bool(env.settings.order_lookup_url)
+            )
+            if ctx.applied
+            else []
+        ),
         "subject": ctx.mail.subject,
     }
     chart = feedback.chart_asked(env.session, ctx.plan, env.now) if ctx.applied else None

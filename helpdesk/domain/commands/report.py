@@ -42,6 +42,10 @@ def read(value: str) -> Ready:
             wanted = replace(wanted, since=_when(val))
         else:
             wanted = replace(wanted, until=_when(val))
+    try:  # the two together, as the answer will read them
+        report_period.period(wanted.since, wanted.until, datetime.now(UTC))
+    except ValueError as exc:
+        raise Invalid(str(exc), "#report since:7d") from None
     return Ready(wanted)
 
 

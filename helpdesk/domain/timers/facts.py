@@ -21,6 +21,7 @@ class Facts:
     agent_active_at: datetime | None = None  # an agent's last reply, note or change
     escalated_at: datetime | None = None
     assignee_away: tuple[datetime, datetime] | None = None  # the assignee's absence: from, until
+    team_turn_at: datetime | None = None  # back with the team: the customer answered, reopened
 
     @property
     def paused(self) -> bool:

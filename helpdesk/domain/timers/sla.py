@@ -95,11 +95,11 @@ def resumed(
     due: datetime | None, paused_at: datetime, now: datetime, calendar: Calendar | None = None
 ) -> datetime | None:
     """A resolution due time after a pause from ``paused_at`` to ``now``: as much (business)
-    time left after the pause as there was before it (or as much overdue)."""
-    if due is None:
-        return None
-    left = business.between(calendar, paused_at, due) - business.between(calendar, due, paused_at)
-    return business.add(calendar, now, left)
+    time left after the pause as there was before it. One breached before the pause stays
+    as it was: its breach is told already, and a new due time would tell it again."""
+    if due is None or due <= paused_at:
+        return due
+    return business.add(calendar, now, business.between(calendar, paused_at, due))
 
 
 def waited(since: datetime, now: datetime) -> str:

@@ -4,6 +4,7 @@ team: the agent ann, the supervisor sue, the admin ada."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -24,6 +25,7 @@ class Api:
     desk: Desk
     url: str
     tokens: dict[str, str]
+    server: HttpServer
 
     def client(self, who: str | None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
@@ -33,11 +35,13 @@ class Api:
         self.desk.settle()
 
 
-@pytest.fixture
-def api(app: App, sink: Sink) -> Iterator[Api]:
+@contextmanager
+def serving(app: App, sink: Sink, **changes: object) -> Iterator[Api]:
+    """A desk, and the API on a real uvicorn, with these settings changed."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    app = replace(app, settings=app.settings.model_copy(update={"public_url": url}))
+    update = {"public_url": url, **changes}
+    app = replace(app, settings=app.settings.model_copy(update=update))
     with Desk(app, sink) as desk:
         tokens = {}
         with app.sessions.begin() as session:
@@ -49,6 +53,12 @@ def api(app: App, sink: Sink) -> Iterator[Api]:
         server.bind("127.0.0.1", port)
         server.start()
         try:
-            yield Api(desk, url, tokens)
+            yield Api(desk, url, tokens, server)
         finally:
             server.stop()
+
+
+@pytest.fixture
+def api(app: App, sink: Sink) -> Iterator[Api]:
+    with serving(app, sink) as running:
+        yield running

@@ -57,6 +57,8 @@ def test_bad_requests_are_422_in_json(api: Api) -> None:
             "/api/v1/tickets", content=b"{not json", headers={"content-type": "application/json"}
         )
         assert junk.status_code == 422 and junk.json()["error"] == "VALIDATION_ERROR"
+        nul = client.get("/api/v1/tickets", params={"tag": "a\x00b"})  # PostgreSQL refuses NUL
+        assert nul.status_code == 422 and nul.json()["error"] == "VALIDATION_ERROR"
         nowhere = client.get("/api/v1/nothing-here")
         assert nowhere.status_code == 404 and nowhere.json()["error"] == "NOT_FOUND"
 
@@ -188,3 +190,19 @@ def test_health_metrics_and_the_schema(api: Api) -> None:
         assert "helpdesk_http_request_seconds_bucket" in metrics
         schema = client.get("/api/v1/openapi.json").json()
     assert {"/api/v1/tickets", "/api/v1/tickets/{number}/status"} <= set(schema["paths"])
+
+
+def test_a_naive_time_is_utc_and_a_crash_is_json_and_keeps_the_connection(api: Api) -> None:
+    opened(api)
+
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    api.server.server.config.app.add_api_route("/api/v1/boom", boom)  # a handler with a bug
+    with api.client("sue") as client:
+        naive = client.get("/api/v1/tickets", params={"created_from": "2020-01-01T00:00:00"})
+        assert naive.status_code == 200 and naive.json()["total"] == 1
+        crashed = client.get("/api/v1/boom")
+        assert crashed.status_code == 500 and crashed.json()["error"] == "INTERNAL_ERROR"
+        assert "a bug" not in crashed.text and "Traceback" not in crashed.text
+        assert client.get("/api/v1/tickets").status_code == 200  # the same connection, again
