@@ -188,3 +188,29 @@ def test_the_resolution_clock_warns_then_breaches_while_the_team_works_on_it(
     assert alerts(sink, "breach") == ["Ann Archer <ann@us.test>"]
     [breach] = [r for r in sink.received if "SLA breach:" in str(r.message["Subject"])]
     assert "the resolution of" in breach.text()
+
+
+def test_the_same_alert_to_the_same_person_waits_for_the_cooldown(
+    timed: Desk, settings: Settings, sink: Sink
+) -> None:
+    """Two next-response breaches within HELPDESK_SLA_ALERT_COOLDOWN (1h): the assignee hears of
+    the first only; each is still recorded as an sla_breached event."""
+
+    def breaches() -> list[str]:
+        with timed.app.sessions() as session:
+            found = session.scalars(
+                select(TicketEvent).where(TicketEvent.kind == EventKind.SLA_BREACHED)
+            )
+            return [e.after["clock"] for e in found]
+
+    timed.send("ola@customer.test", "support@example.com", "Upload fails.", subject="Upload")
+    token = timed.agent_token(timed.ticket(), "ann")
+    timed.send("ann@us.test", token, "#assign me\nWhich file type?")
+    reply = str(timed.inbox("ola@customer.test")[-1].message["Reply-To"])
+    for n, attempt in enumerate(("A PDF.", "Still failing with the PDF."), start=1):
+        timed.send("ola@customer.test", reply, attempt)
+        later(settings, timedelta(minutes=2, seconds=5))
+        wait_for(lambda n=n: len(breaches()) == n, what=f"breach {n}")
+        timed.send("ann@us.test", token, "Looking into it.")
+    assert breaches() == ["next_response", "next_response"]
+    assert alerts(sink, "breach") == ["Ann Archer <ann@us.test>"]  # once, within the hour
