@@ -3,11 +3,28 @@ schema, for every operation, no answer is a 5xx and every answer matches the sch
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import pkgutil
+
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
 from tests.gateway.http.conftest import Api
+
+
+def _import_all() -> None:
+    """Import every module of schemathesis now, at collection. It imports much of itself on
+    first use, and pytest rewrites those modules as they come (ast.parse); inside a Hypothesis
+    test, whose raised recursion limit CPython 3.11.7's ast.parse mishandles ("AST constructor
+    recursion depth mismatch", fixed in 3.11.8), that failed the test now and then."""
+    for module in pkgutil.walk_packages(schemathesis.__path__, "schemathesis."):
+        with contextlib.suppress(Exception):  # an optional extra's module may not import
+            importlib.import_module(module.name)
+
+
+_import_all()
 
 CHECKS = [
     checks.not_a_server_error,
