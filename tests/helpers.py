@@ -13,9 +13,11 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
+from click.testing import CliRunner
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import func, select
 
+from gateway.cli import main
 from gateway.intake import Arrival, Intake
 from gateway.serve import Gateway
 from helpdesk.app.runtime import App
@@ -192,3 +194,19 @@ def start_worker(env: dict[str, str], log: Path, threads: int = 2) -> subprocess
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment of a ``helpdesk`` command on ``settings``' database, on the test clock."""
+    return {
+        "HELPDESK_DATABASE_URL": settings.resolved_database_url,
+        "HELPDESK_VAR_DIR": str(settings.var_dir),
+        "HELPDESK_SECRET": settings.secret,
+        "HELPDESK_TEST_CLOCK": "true",
+    }
+
+
+def cli(settings: Settings, *args: str) -> str:
+    result = CliRunner().invoke(main, list(args), env=cli_env(settings))
+    assert result.exit_code == 0, result.output
+    return result.output

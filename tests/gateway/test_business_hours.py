@@ -13,20 +13,10 @@ from helpdesk.app import clock
 from helpdesk.app.runtime import App
 from helpdesk.app.settings import Settings
 from tests.desk import Desk
+from tests.helpers import cli
 from tests.sink import Sink
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def cli(settings: Settings, *args: str) -> str:
-    env = {
-        "HELPDESK_DATABASE_URL": settings.resolved_database_url,
-        "HELPDESK_VAR_DIR": str(settings.var_dir),
-        "HELPDESK_SECRET": settings.secret,
-    }
-    result = CliRunner().invoke(main, list(args), env=env)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def at(settings: Settings, moment: datetime) -> None:

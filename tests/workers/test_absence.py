@@ -15,8 +15,9 @@ from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import EventKind
 from storage.models import TicketEvent
 from tests.desk import Desk, wait_for
+from tests.helpers import cli, cli_env
 from tests.sink import Sink
-from tests.workers.timed import alerts, cli, cli_env, later, timed_app, worker_desk
+from tests.workers.timed import alerts, later, timed_app, worker_desk
 
 EXTRA = {
     "HELPDESK_TEST_CLOCK": "true",

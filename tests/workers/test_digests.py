@@ -17,8 +17,9 @@ from helpdesk.domain import digests
 from helpdesk.domain.vocabulary import OutboxStatus
 from storage.models import Outbox, Ticket
 from tests.desk import wait_for
+from tests.helpers import cli
 from tests.sink import Sink
-from tests.workers.timed import cli, later, timed_app, worker_desk
+from tests.workers.timed import later, timed_app, worker_desk
 
 EXTRA = {
     "HELPDESK_TEST_CLOCK": "true",

@@ -13,8 +13,9 @@ from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import EventKind
 from storage.models import TicketEvent
 from tests.desk import wait_for
+from tests.helpers import cli
 from tests.sink import Sink
-from tests.workers.timed import cli, later, timed_app, worker_desk
+from tests.workers.timed import later, timed_app, worker_desk
 
 
 def escalations(sink: Sink) -> list[str]:

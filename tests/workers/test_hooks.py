@@ -20,10 +20,10 @@ from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import EventKind, MessageKind, OutboxStatus
 from storage.models import Message, TicketEvent, WebhookDelivery
 from tests.desk import wait_for
-from tests.helpers import mail, store_and_drain
+from tests.helpers import cli, mail, store_and_drain
 from tests.receiver import Hit, Receiver
 from tests.sink import Sink
-from tests.workers.timed import cli, worker_desk
+from tests.workers.timed import worker_desk
 from workers.hooks import HookSender
 
 K = EventKind

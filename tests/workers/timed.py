@@ -12,11 +12,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from click.testing import CliRunner
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import select
 
-from gateway.cli import main
 from gateway.serve import Gateway
 from helpdesk.app import clock
 from helpdesk.app.runtime import App
@@ -24,23 +22,8 @@ from helpdesk.app.settings import Settings
 from helpdesk.domain.vocabulary import TimerStatus
 from storage.models import Timer
 from tests.desk import Desk, wait_for
-from tests.helpers import forget, start_worker, worker_env
+from tests.helpers import cli, forget, start_worker, worker_env
 from tests.sink import Sink
-
-
-def cli_env(settings: Settings) -> dict[str, str]:
-    return {
-        "HELPDESK_DATABASE_URL": settings.resolved_database_url,
-        "HELPDESK_VAR_DIR": str(settings.var_dir),
-        "HELPDESK_SECRET": settings.secret,
-        "HELPDESK_TEST_CLOCK": "true",
-    }
-
-
-def cli(settings: Settings, *args: str) -> str:
-    result = CliRunner().invoke(main, list(args), env=cli_env(settings))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def timed_app(app: App, **changes: object) -> App:
