@@ -1,4 +1,4 @@
-"""The ASGI application: the API, ``/healthz`` and ``/metrics``.
+"""The ASGI application: the API, the pages, ``/healthz`` and ``/metrics``.
 
 FastAPI, because the API is described by the same pydantic models that check its requests (the
 project's settings already use pydantic), and the OpenAPI schema at ``/api/v1/openapi.json``
@@ -13,7 +13,8 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from gateway.http import errors, metrics, signin, tickets
+from gateway.http import errors, metrics, queue_page, signin, ticket_page, tickets
+from gateway.http.pages import error_page
 from helpdesk.app.runtime import App
 
 
@@ -27,10 +28,12 @@ def create(app: App, deliver: Callable[[list[int]], None]) -> FastAPI:
         redoc_url=None,
     )
     api.state.helpdesk, api.state.deliver = app, deliver
-    errors.install(api)
+    errors.install(api, error_page)
     metrics.install(api, app)
     api.include_router(tickets.router)
     api.include_router(signin.router)
+    api.include_router(queue_page.router)
+    api.include_router(ticket_page.router)
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -44,14 +44,24 @@ def someone(request: Request) -> Person:
     if header:
         return Person(agent=_token_holder(app, header))
     session = request.cookies.get(SESSION_COOKIE, "")
+    person = signed_in(app, session)
+    if request.method not in SAFE:
+        sent = request.headers.get("x-csrf-token", "")
+        if not csrf_matches(app, session, sent):
+            raise ApiError(403, "this write needs the session's CSRF token (X-CSRF-Token)")
+    return person
+
+
+def csrf_matches(app: App, session: str, sent: str) -> bool:
+    return bool(session and sent) and hmac.compare_digest(sent, passes.csrf(app.secret, session))
+
+
+def signed_in(app: App, session: str) -> Person:
+    """Who holds the session cookie, if it is valid and they still may come in."""
     now = clock.now(app.settings)
     holder = passes.check(app.secret, passes.SESSION, session, now, app.previous_secrets)
     if holder is None:
         raise ApiError(401, "sign in by the link in one of our mails, or send an API token")
-    if request.method not in SAFE:
-        sent = request.headers.get("x-csrf-token", "")
-        if not sent or not hmac.compare_digest(sent, passes.csrf(app.secret, session)):
-            raise ApiError(403, "this write needs the session's CSRF token (X-CSRF-Token)")
     with app.reading() as db:
         if holder.party is Party.CUSTOMER:
             customer = db.get(Customer, holder.party_id)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from gateway.http.auth import Person, app_of
 from gateway.http.errors import ApiError, not_found, refused
-from helpdesk.app import team
+from helpdesk.app import clock, team, ticket_requests
 from helpdesk.app.feedback import view_of
 from helpdesk.app.pipeline.identify import block_reason
 from helpdesk.app.runtime import App
@@ -35,6 +35,49 @@ def unit(request: Request, work: Callable[[Session, App], tuple[T, Done]]) -> T:
         ids = [row.id for row in done.outbox]
     request.app.state.deliver(ids)
     return result
+
+
+def command(request: Request, person: Person, number: str, line: str) -> None:
+    """A command line on the ticket, as in the caller's mail about it: a customer's only
+    command is their close (as ``#close``)."""
+
+    def work(session: Session, app: App) -> tuple[None, Done]:
+        ticket = visible(session, person, number)
+        now = clock.now(app.settings)
+        if person.customer is not None:
+            return None, ticket_requests.close_own(session, app.settings, ticket, now)
+        agent, _ = acting(session, person, now)
+        assert agent is not None
+        return None, ticket_requests.command(session, app.settings, agent, ticket, line, now)
+
+    unit(request, work)
+
+
+def comment(
+    request: Request, person: Person, number: str, body: str, internal: bool
+) -> tuple[int, str]:
+    """The caller's reply or note on the ticket; the new message's id, and the number of the
+    ticket it went to (a new one, linked, for a reply to a ticket long closed)."""
+
+    def work(session: Session, app: App) -> tuple[tuple[int, str], Done]:
+        ticket = visible(session, person, number)
+        now = clock.now(app.settings)
+        agent, customer = acting(session, person, now)
+        done = ticket_requests.comment(
+            session,
+            app.settings,
+            ticket,
+            body,
+            now,
+            agent=agent,
+            customer=customer,
+            internal=internal,
+        )
+        assert done.message is not None and done.ticket is not None
+        session.flush()
+        return (done.message.id, done.ticket.number), done
+
+    return unit(request, work)
 
 
 def visible(session: Session, person: Person, number: str) -> Ticket:

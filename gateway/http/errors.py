@@ -4,10 +4,11 @@ a traceback: the codes are part of the API, the messages are for people."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from helpdesk.domain.commands.base import Why
@@ -47,18 +48,28 @@ def body(status: int, message: str, code: str = "") -> JSONResponse:
     return JSONResponse({"error": code or CODES.get(status, "ERROR"), "message": message}, status)
 
 
-def install(api: FastAPI) -> None:
+Page = Callable[[Request, int, str], Response]
+MACHINES = ("/api/", "/healthz", "/metrics")  # what programs call: JSON; the rest is pages
+
+
+def install(api: FastAPI, page: Page) -> None:
+    """Errors answer JSON to programs and a page (``page``) to people in a browser."""
+
+    def answer(request: Request, status: int, message: str, code: str = "") -> Response:
+        if request.url.path.startswith(MACHINES):
+            return body(status, message, code)
+        return page(request, status, message)
+
     @api.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return body(exc.status, exc.message, exc.code)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return answer(request, exc.status, exc.message, exc.code)
 
     @api.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
         found = [f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()]
-        return body(422, "; ".join(found) or "the request is not valid")
+        return answer(request, 422, "; ".join(found) or "the request is not valid")
 
     @api.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         message = str(exc.detail) if exc.status_code != 404 else "Not found"
-        return body(exc.status_code, message)
-
+        return answer(request, exc.status_code, message)

@@ -11,7 +11,16 @@ from sqlalchemy.orm import Session
 
 from gateway.http import schemas
 from gateway.http.auth import Caller, Person, Someone, app_of
-from gateway.http.common import acting, for_customer, unit, utc, viewer, visible
+from gateway.http.common import (
+    acting,
+    command,
+    comment,
+    for_customer,
+    unit,
+    utc,
+    viewer,
+    visible,
+)
 from gateway.http.errors import ApiError
 from helpdesk.app import clock, orders, ticket_requests
 from helpdesk.app.runtime import App
@@ -143,17 +152,7 @@ def show(request: Request, person: Someone, number: str) -> dict[str, Any]:
 
 
 def _command(request: Request, person: Person, number: str, line: str) -> dict[str, Any]:
-    def work(session: Session, app: App) -> tuple[None, Done]:
-        ticket = visible(session, person, number)
-        now = clock.now(app.settings)
-        if person.customer is not None:  # only #close is a customer's (as by mail)
-            return None, ticket_requests.close_own(session, app.settings, ticket, now)
-        assert person.agent is not None
-        agent, _ = acting(session, person, now)
-        assert agent is not None
-        return None, ticket_requests.command(session, app.settings, agent, ticket, line, now)
-
-    unit(request, work)
+    command(request, person, number, line)
     return show(request, person, number)
 
 
@@ -186,24 +185,7 @@ def add_comment(
     if person.customer is not None and wanted.internal:
         raise ApiError(403, "internal notes are the team's")
 
-    def work(session: Session, app: App) -> tuple[int, Done]:
-        ticket = visible(session, person, number)
-        agent, customer = acting(session, person, clock.now(app.settings))
-        done = ticket_requests.comment(
-            session,
-            app.settings,
-            ticket,
-            wanted.body,
-            clock.now(app.settings),
-            agent=agent,
-            customer=customer,
-            internal=wanted.internal,
-        )
-        assert done.message is not None
-        session.flush()
-        return done.message.id, done
-
-    message_id = unit(request, work)
+    message_id, _ = comment(request, person, number, wanted.body, internal=wanted.internal)
     with app_of(request).reading() as session:
         return _comment(comment_by_id(session, message_id))
 

@@ -17,8 +17,10 @@ def signed_in(api: Api, email: str) -> httpx.Client:
     """The customer's browser, after following the link in their latest mail."""
     [link] = re.findall(r"Your tickets on the web: (\S+)", api.desk.inbox(email)[-1].text())
     client = httpx.Client(base_url=api.url, timeout=30)
-    answer = client.get(link.removeprefix(api.url))
-    assert answer.status_code == 303 and answer.headers["location"] == "/api/v1/tickets/my"
+    page = client.get(link.removeprefix(api.url))  # a page with a button: nothing signed in yet
+    assert page.status_code == 200 and email in page.text and not client.cookies
+    answer = client.post("/signin", data={"t": link.partition("t=")[2]})
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
     cookie = answer.headers.get_list("set-cookie")
     session = next(c for c in cookie if c.startswith("helpdesk_session="))
     assert "HttpOnly" in session and "SameSite=lax" in session
