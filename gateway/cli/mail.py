@@ -1,5 +1,5 @@
 """Stored inbound mail: what the pipeline would do with a mail, what became of stored mail, and
-replaying the quarantined."""
+looking into, replaying or dropping the quarantined."""
 
 from __future__ import annotations
 
@@ -111,3 +111,73 @@ def mail_replay(ids: tuple[int, ...], all_quarantined: bool) -> None:
     drain(app)
     click.echo(f"replayed {count} mail(s)")
     app.close()
+
+
+@mail.command("show")
+@click.argument("mail_id", type=int)
+@click.option("--raw", is_flag=True, help="Write the mail's bytes exactly as received, alone.")
+def mail_show(mail_id: int, raw: bool) -> None:
+    """What is known of a stored mail: its envelope, what became of it and why (with the
+    traceback of a failure), and its headers."""
+    app = open_app()
+    with app.sessions() as session:
+        found = session.get(InboundMail, mail_id)
+        if found is None:
+            app.close()
+            raise click.ClickException(f"no stored mail {mail_id}")
+        if raw:
+            click.echo(found.raw, nl=False)
+            app.close()
+            return
+        fields = [
+            ("received", f"{found.received_at:%Y-%m-%d %H:%M:%S} UTC via {found.source}"),
+            ("peer", found.peer),
+            ("envelope", f"{found.envelope_from or '<>'} -> {', '.join(found.envelope_to)}"),
+            ("from", found.from_address),
+            ("message-id", found.message_id),
+            ("size", f"{found.size} bytes"),
+            ("status", found.status.value),
+            ("outcome", found.outcome),
+            ("reason", found.reason),
+            ("ticket", found.ticket.number if found.ticket else ""),
+        ]
+        headers = header_block(found.raw)
+        error = found.error
+    app.close()
+    for label, value in fields:
+        if value:
+            click.echo(f"{label + ':':<12}{value}")
+    if error:
+        click.echo(f"\nTraceback:\n{error.rstrip()}")
+    click.echo(f"\nHeaders:\n{headers}")
+
+
+@mail.command("drop")
+@click.argument("ids", nargs=-1, type=int, required=True)
+def mail_drop(ids: tuple[int, ...]) -> None:
+    """Set quarantined mail aside: kept for audit (``mail list --status dropped``, ``mail
+    show``), no longer listed or replayed."""
+    app = open_app()
+    with app.sessions.begin() as session:
+        chosen = list(
+            session.scalars(
+                select(InboundMail.id).where(
+                    InboundMail.id.in_(ids), InboundMail.status == MailStatus.QUARANTINED
+                )
+            )
+        )
+        session.execute(
+            update(InboundMail).where(InboundMail.id.in_(chosen)).values(status=MailStatus.DROPPED)
+        )
+    app.close()
+    others = sorted(set(ids) - set(chosen))
+    click.echo(f"dropped {len(chosen)} mail(s)")
+    if others:
+        raise click.ClickException(f"not quarantined (left as they were): {others}")
+
+
+def header_block(raw: bytes) -> str:
+    """The header section as received (up to the first empty line), for people: bytes that
+    are not UTF-8 shown as replacement characters, never an exception."""
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    return head.decode("utf-8", errors="replace")

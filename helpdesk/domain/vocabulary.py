@@ -64,6 +64,7 @@ class MailStatus(enum.StrEnum):
     RECEIVED = "received"
     PROCESSED = "processed"
     QUARANTINED = "quarantined"
+    DROPPED = "dropped"  # quarantined, then set aside by an operator: kept for audit, not listed
 
 
 class OutboxStatus(enum.StrEnum):

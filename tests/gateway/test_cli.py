@@ -263,3 +263,38 @@ def test_sla_show_and_set(cli: CliRunner) -> None:
     assert "medium\t1h\t4h\t3d" in run(cli, "sla", "show").output
     refused = cli.invoke(main, ["sla", "set", "high", "--resolution", "90s"])
     assert refused.exit_code == 2 and "whole minutes" in refused.output
+
+
+def test_mail_show_and_drop_a_quarantined_mail(cli: CliRunner, app: App) -> None:
+    """The operator sees why a mail failed (traceback and headers), then sets it aside: kept,
+    but no longer listed as quarantined nor replayed."""
+    raw = mail(subject="Broken \xe9").as_bytes().replace(b"Broken", b"Broken \xff")
+    with app.sessions.begin() as session:
+        stored = InboundMail(
+            dedupe_key="k2",
+            received_at=datetime.now(UTC),
+            source="smtp",
+            envelope_from="alice@customer.test",
+            envelope_to=["support@example.com"],
+            size=len(raw),
+            raw=raw,
+            status=MailStatus.QUARANTINED,
+            outcome="quarantined",
+            reason="ValueError: no",
+            error='Traceback (most recent call last):\n  File "x.py"\nValueError: no',
+        )
+        session.add(stored)
+        session.flush()
+        mail_id = stored.id
+    shown = run(cli, "mail", "show", str(mail_id)).output
+    assert "reason:     ValueError: no" in shown and 'File "x.py"' in shown
+    assert "Subject: " in shown and "\ufffd" in shown  # an undecodable byte, shown, not raised
+    assert cli.invoke(main, ["mail", "show", str(mail_id), "--raw"]).stdout_bytes == raw
+    assert run(cli, "mail", "drop", str(mail_id)).output.startswith("dropped 1 mail(s)")
+    assert "ValueError" not in run(cli, "mail", "list").output
+    assert "ValueError" in run(cli, "mail", "list", "--status", "dropped").output
+    assert "replayed 0 mail(s)" in run(cli, "mail", "replay", "--all-quarantined").output
+    again = cli.invoke(main, ["mail", "drop", str(mail_id)])
+    assert again.exit_code == 1 and "not quarantined" in again.output
+    missing = cli.invoke(main, ["mail", "show", "999999"])
+    assert missing.exit_code == 1 and "no stored mail 999999" in missing.output
