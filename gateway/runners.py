@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
@@ -44,8 +45,9 @@ class ThreadWorkers:
     def wake(self) -> None:
         self.processor.wake()
 
-    def deliver(self, outbox_ids: list[int]) -> None:
+    def deliver(self, outbox_ids: list[int], timers: list[tuple[int, datetime]]) -> None:
         self.tasks.dispatch(outbox_ids)
+        self.tasks.arm(timers)
 
     def check(self) -> None:
         """Threads of this process: nothing to watch."""
@@ -91,8 +93,9 @@ class ChildWorkers:
         self._send(embedded.WAKE)
         self.check()
 
-    def deliver(self, outbox_ids: list[int]) -> None:
-        """Rows written here (by the HTTP API): the child delivers what is due."""
+    def deliver(self, outbox_ids: list[int], timers: list[tuple[int, datetime]]) -> None:
+        """Rows written here (by the HTTP API): the child delivers what is due, and arms the
+        timers coming."""
         self._send(embedded.OUTBOX)
 
     def check(self) -> None:
@@ -158,8 +161,9 @@ class RemoteWorkers:
         except Exception as exc:  # the mail is committed; the reconciler will find it
             log.warning("could not wake the workers: %s", exc)
 
-    def deliver(self, outbox_ids: list[int]) -> None:
+    def deliver(self, outbox_ids: list[int], timers: list[tuple[int, datetime]]) -> None:
         self.tasks.dispatch(outbox_ids)
+        self.tasks.arm(timers)
 
     def stop(self) -> None:
         """Nothing runs here."""

@@ -17,7 +17,7 @@ import dramatiq
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 
-from helpdesk.app import clock
+from helpdesk.app import clock, timers
 from helpdesk.app.runtime import build
 from helpdesk.app.settings import Settings
 from workers import delivery
@@ -70,7 +70,9 @@ def run(settings: Settings, signals: Connection, parent: int, log_level: int) ->
         if not received or STOP in received:
             break
         if OUTBOX in received:
-            tasks.dispatch(delivery.due_ids(app, clock.now(app.settings)))
+            now = clock.now(app.settings)
+            tasks.dispatch(delivery.due_ids(app, now))
+            tasks.arm(timers.coming(app, now, now + tasks.arm_horizon))
         if WAKE in received:
             processor.wake()
     processor.stop()

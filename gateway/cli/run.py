@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 from dataclasses import replace
+from datetime import datetime
 
 import click
 import dramatiq
@@ -93,8 +94,8 @@ def web(listen: str | None, verbose: bool) -> None:
         app.close()
 
 
-def _no_wake(outbox_ids: list[int]) -> None:
-    """No broker to wake anyone with: the rows wait for a reconciler pass."""
+def _no_wake(outbox_ids: list[int], timers: list[tuple[int, datetime]]) -> None:
+    """No broker to wake anyone with: the rows and timers wait for a reconciler pass."""
 
 
 def _configuration_problem(settings: Settings) -> str:

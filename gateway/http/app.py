@@ -8,6 +8,7 @@ follows from them with no second description to keep true; it runs on uvicorn.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -17,9 +18,12 @@ from gateway.http import errors, metrics, queue_page, signin, ticket_page, ticke
 from gateway.http.pages import error_page
 from helpdesk.app.runtime import App
 
+Deliver = Callable[[list[int], list[tuple[int, datetime]]], None]
 
-def create(app: App, deliver: Callable[[list[int]], None]) -> FastAPI:
-    """The API on ``app``; ``deliver`` wakes delivery for the outbox rows a request wrote."""
+
+def create(app: App, deliver: Deliver) -> FastAPI:
+    """The API on ``app``; ``deliver`` wakes delivery for the outbox rows a request wrote, and
+    arms the timers (id, due) it set."""
     api = FastAPI(
         title="Helpdesk gateway",
         version="1",

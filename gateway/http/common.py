@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from gateway.http.auth import Person, app_of
 from gateway.http.errors import ApiError, not_found, refused
-from helpdesk.app import clock, team, ticket_requests
+from helpdesk.app import clock, team, ticket_requests, unit_of_work
 from helpdesk.app.feedback import view_of
 from helpdesk.app.pipeline.identify import block_reason
 from helpdesk.app.runtime import App
@@ -26,14 +26,18 @@ SHOWN_TO_CUSTOMERS = {"ticket_created", "ticket_status_changed", "ticket_resolve
 
 
 def unit(request: Request, work: Callable[[Session, App], tuple[T, Done]]) -> T:
-    """Run ``work`` in a transaction; after the commit, wake delivery for the mails it wrote."""
+    """Run ``work`` in a transaction; after the commit, wake delivery for the mails it wrote
+    and arm the timers it set (the reconciler would arm them too, a pass later: late for a
+    timer due sooner than that)."""
     app = app_of(request)
     with app.sessions.begin() as session:
         result, done = work(session, app)
         if done.problems:
             raise refused(done.problems)
+        session.flush()
         ids = [row.id for row in done.outbox]
-    request.app.state.deliver(ids)
+        armed = [(timer.id, timer.due_at) for timer in unit_of_work.unit(session).armed]
+    request.app.state.deliver(ids, armed)
     return result
 
 

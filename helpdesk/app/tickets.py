@@ -154,7 +154,8 @@ def add_message(
         work.first_public.setdefault(ticket, message)
     for attachment in attachments:
         attach(session, message, attachment)
-    sla.on_message(session, ticket, kind, actor.kind, now)
+    if work.first_public.get(ticket) is not message:  # the opening one is no response, even
+        sla.on_message(session, ticket, kind, actor.kind, now)  # from an agent (on behalf)
     ticket.updated_at = now
     record(
         session,

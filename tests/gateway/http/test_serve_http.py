@@ -7,14 +7,19 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 
+from helpdesk.app.runtime import build
 from helpdesk.app.settings import Settings
 from tests.desk import wait_for
 from tests.gateway.test_durability import free_port
 from tests.sink import Sink
+from workers.actors import RECONCILE
+from workers.turns import last_beat
 
 
 def env_of(settings: Settings, sink: Sink, http_port: int) -> dict[str, str]:
@@ -40,10 +45,15 @@ def helpdesk(env: dict[str, str], *args: str) -> str:
 def test_a_ticket_opened_by_api_in_serve_is_acknowledged_and_a_revoked_token_stops(
     settings: Settings, sink: Sink, tmp_path: Path
 ) -> None:
+    """Its timers are armed at once too: the SLA warning, due 3 s after (5 % of a 1 min
+    target), reaches the supervisor long before the reconciler's next pass (an hour)."""
     http_port = free_port()
     env = env_of(settings, sink, http_port)
+    env |= {"HELPDESK_RECONCILE_SECONDS": "3600", "HELPDESK_SLA_WARNING_RATIO": "0.05"}
     helpdesk(env, "init")
     helpdesk(env, "agent", "add", "ann@us.test", "--name", "Ann Archer")
+    helpdesk(env, "agent", "add", "sue@us.test", "--name", "Sue", "--role", "supervisor")
+    helpdesk(env, "sla", "set", "medium", "--first-response", "1m")
     printed = helpdesk(env, "token", "create", "ann@us.test", "--name", "crm").splitlines()
     token = printed[-1]
     assert token.startswith("hd_") and len(token) > 40 and token not in printed[0]
@@ -57,6 +67,9 @@ def test_a_ticket_opened_by_api_in_serve_is_acknowledged_and_a_revoked_token_sto
     url = f"http://127.0.0.1:{http_port}"
     try:
         wait_for(lambda: "HTTP listening" in log.read_text(), what="the HTTP server")
+        with closing(build(settings)) as app:  # its first pass: the next is an hour away
+            wait_for(lambda: last_beat(app, RECONCILE), what="the reconciler's first pass")
+        time.sleep(2)  # for the pass to end (it takes milliseconds)
         headers = {"Authorization": f"Bearer {token}"}
         wanted = {
             "subject": "Invoice missing",
@@ -68,6 +81,12 @@ def test_a_ticket_opened_by_api_in_serve_is_acknowledged_and_a_revoked_token_sto
         number = answer.json()["number"]
         wait_for(lambda: sink.to("cy@customer.test"), timeout=20, what="the acknowledgement")
         assert number in str(sink.to("cy@customer.test")[0].message["Subject"])
+
+        def warned() -> list[str]:
+            subjects = [str(m.message["Subject"]) for m in sink.to("sue@us.test")]
+            return [s for s in subjects if "SLA warning" in s and number in s]
+
+        wait_for(warned, timeout=20, what="the SLA warning")
         [listed] = helpdesk(env, "token", "list").splitlines()
         assert listed.startswith("1\tann@us.test\tcrm\t") and listed.endswith("live")
         helpdesk(env, "token", "revoke", "1")

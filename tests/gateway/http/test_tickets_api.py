@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from helpdesk.domain.vocabulary import Status
-from storage.models import Outbox
+from storage.models import Outbox, Ticket, Timer
 from tests.gateway.http.conftest import Api
 
 CY = "cy@customer.test"
@@ -46,6 +46,11 @@ def test_an_agent_opens_a_ticket_for_a_customer_who_is_acknowledged(api: Api) ->
     [created] = [h for h in shown["history"] if h["kind"] == "ticket_created"]
     assert created["actor"] == "ann@us.test"
     assert shown["first_response_due"] is not None  # the SLA clocks run as for a mail
+    with api.desk.app.sessions() as session:  # the agent's description is no first response
+        ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
+        assert ticket.first_responded_at is None
+        kinds = session.scalars(select(Timer.kind).where(Timer.ticket_id == ticket.id)).all()
+        assert kinds == ["first_response_warning"]
 
 
 def test_bad_requests_are_422_in_json(api: Api) -> None:
