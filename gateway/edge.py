@@ -133,6 +133,7 @@ def make_smtp(
             hostname=hostname,
             ident="helpdesk gateway",
             decode_data=False,
+            enable_SMTPUTF8=True,  # international addresses (RFC 6531): refused, they bounce
         )
 
     return factory

@@ -47,13 +47,15 @@ def free_port() -> int:
 
 class Sink:
     """With ``tls``: STARTTLS required, or TLS from the first byte with ``smtps``; with
-    ``login``: AUTH required (only over TLS), with that user name and password."""
+    ``login``: AUTH required (only over TLS), with that user name and password; without
+    ``smtputf8``, an old smarthost that takes ASCII addresses only."""
 
     def __init__(
         self,
         tls: ssl.SSLContext | None = None,
         smtps: bool = False,
         login: tuple[str, str] | None = None,
+        smtputf8: bool = True,
     ) -> None:
         self.received: list[Received] = []
         self.replies: list[str] = []  # answers to DATA, used in order, then 250
@@ -69,6 +71,7 @@ class Sink:
             options.update(tls_context=tls, require_starttls=True)
         if login is not None:
             options.update(authenticator=self._authenticate, auth_required=True)
+        options.update(enable_SMTPUTF8=smtputf8)  # as smarthosts do: mail to ünï@… goes out
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
 
     def start(self) -> Sink:

@@ -41,7 +41,24 @@ class WirePolicy(Compat32):
         one_line = "\r" not in line and "\n" not in line
         if isinstance(value, str) and len(line) <= MAX_LINE and line.isascii() and one_line:
             return (line + CRLF).encode("ascii")
+        if isinstance(value, str) and one_line and not line.isascii():
+            return _utf8_folded(line)
         return super().fold_binary(name, value)
+
+
+def _utf8_folded(line: str) -> bytes:
+    """A header left in UTF-8 on purpose (RFC 6532: an international address or Message-ID;
+    every other text is made ASCII by ``_encoded`` first), folded at spaces within 998 bytes.
+    Such a mail goes out with SMTPUTF8 (``transport``)."""
+    folded, current = [], b""
+    for word in line.encode("utf-8").split(b" "):
+        if current and len(current) + 1 + len(word) > MAX_LINE:
+            folded.append(current)
+            current = word
+        else:
+            current = current + b" " + word if current else word
+    folded.append(current)
+    return b"\r\n ".join(folded) + b"\r\n"
 
 
 WIRE = WirePolicy(linesep=CRLF, max_line_length=MAX_LINE)
@@ -94,10 +111,18 @@ def _encoded(name: str, value: str) -> str:
     return Header(value, "utf-8", header_name=name).encode(linesep=CRLF)
 
 
+def _address(name: str, address: str) -> str:
+    """``Name <address>``; an international address (``formataddr`` takes only ASCII ones) is
+    kept in UTF-8, its name encoded as for an ASCII one."""
+    if address.isascii():
+        return formataddr((name, address))
+    return f"{formataddr((name, 'x@x')).rpartition('<')[0]}<{address}>" if name else address
+
+
 def compose(draft: Draft, support_address: str, display_name: str) -> Message:
     message = Message()
     message["From"] = checked(formataddr((display_name, support_address)))
-    message["To"] = checked(formataddr((draft.recipient_name, draft.recipient)))
+    message["To"] = checked(_address(draft.recipient_name, draft.recipient))
     message["Subject"] = _encoded("Subject", subject_line(draft))
     message["Date"] = format_datetime(draft.created_at)
     message["Message-ID"] = checked(draft.message_id)

@@ -81,7 +81,14 @@ class SmtpTransport:
 
     def _send(self, envelope_from: str, recipient: str, data: bytes) -> str:
         client = self._client()
-        _expect(client.mail(envelope_from))
+        options: list[str] = []
+        if needs_smtputf8(envelope_from, recipient, data):
+            if not client.has_extn("smtputf8"):
+                reply = f"the smarthost does not offer SMTPUTF8, which mail to {recipient} needs"
+                raise DeliveryError(reply, permanent=True)
+            options = ["SMTPUTF8", "BODY=8BITMIME"] if client.has_extn("8bitmime") else ["SMTPUTF8"]
+        client.command_encoding = "utf-8" if options else "ascii"
+        _expect(client.mail(envelope_from, options))
         _expect(client.rcpt(recipient))
         code, text = client.data(data)
         _expect((code, text))
@@ -122,6 +129,12 @@ class SmtpTransport:
         if self.username:
             client.login(self.username, self.password)
         return client
+
+
+def needs_smtputf8(envelope_from: str, recipient: str, data: bytes) -> bool:
+    """An international address in the envelope, or UTF-8 in the headers (RFC 6531/6532)."""
+    head = data.split(b"\r\n\r\n", 1)[0]
+    return not (envelope_from.isascii() and recipient.isascii() and head.isascii())
 
 
 def _expect(reply: tuple[int, bytes]) -> None:

@@ -81,3 +81,25 @@ def test_a_password_is_never_configured_to_travel_in_clear() -> None:
     with pytest.raises(ValueError, match="only over TLS"):
         transport_for("smtp://user:pw@smarthost.example.net:587")
     assert transport_for("smtp://user:pw@127.0.0.1:25") is not None  # loopback: stays here
+
+
+def test_an_international_address_goes_with_smtputf8_where_offered() -> None:
+    """RFC 6531: the address in the envelope and the header in UTF-8; a smarthost that does
+    not offer SMTPUTF8 gets nothing, and the failure is permanent and says why."""
+    utf8 = MAIL.replace(b"alice@customer.test", "ünï@exämple.de".encode())
+    for offered in (True, False):
+        sink = Sink(smtputf8=offered).start()
+        try:
+            transport = transport_for(sink.url)
+            if offered:
+                assert transport.send("support@example.com", "ünï@exämple.de", utf8)[:3] == "250"
+                [received] = sink.received
+                assert received.recipients == ("ünï@exämple.de",) and received.raw == utf8
+                assert transport.send("support@example.com", "alice@customer.test", MAIL)
+            else:
+                with pytest.raises(DeliveryError) as refused:
+                    transport.send("support@example.com", "ünï@exämple.de", utf8)
+                assert refused.value.permanent and "SMTPUTF8" in refused.value.reply
+                assert sink.received == []
+        finally:
+            sink.stop()
