@@ -277,6 +277,17 @@ def test_html_blockquotes_become_quoted_lines() -> None:
     ]
 
 
+def test_html_nested_deeper_than_the_parser_goes_keeps_its_text() -> None:
+    """libxml2 stops at 256 levels and dropped the rest: a mail came in empty."""
+    for depth in (300, 5000, 100_000):
+        html = (
+            "<style>p {color: red}</style>" + "<div>" * depth + "Help, the <b>printer</b>"
+            " &amp; scanner" + "</div>" * depth + "<p>are on fire.</p>"
+        )
+        mail = parse(raw("Content-Type: text/html\nSubject: s", html))
+        assert mail.text == "Help, the printer & scanner\nare on fire.", depth
+
+
 ALTERNATIVE = (
     "Content-Type: text/plain; charset=utf-8\n\n{plain}",
     "Content-Type: text/html; charset=utf-8\n\n<p>From <b>HTML</b></p>",
