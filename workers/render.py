@@ -41,6 +41,7 @@ def sample_context() -> dict[str, Any]:
             "resolution_notes": "Replaced the fuser.",
             "assignee": "Sam Agent",
             "external_ref": "ORDER-1234",
+            "tags": ["credentials"],
         },
         "order": "status: shipped, total: 49.90",
         "message": {"author": "ada@example.org", "body": "It is still burning.", "kind": "public"},

@@ -23,6 +23,7 @@ from gateway.http.common import (
 )
 from gateway.http.errors import ApiError
 from helpdesk.app import clock, orders, ticket_requests
+from helpdesk.app.pipeline import validate
 from helpdesk.app.runtime import App
 from helpdesk.app.ticket_requests import Done
 from helpdesk.domain.vocabulary import Priority, Status
@@ -56,8 +57,9 @@ def create(request: Request, person: Someone, wanted: schemas.TicketIn) -> schem
         wanted.priority is not Priority.MEDIUM or wanted.category not in (None, "general")
     ):
         raise ApiError(403, "the team sets the priority and category of a ticket")
-    if len(wanted.description.strip()) < settings.min_body_chars:
-        raise ApiError(422, f"the description needs at least {settings.min_body_chars} characters")
+    too_short = validate.problems(wanted.subject, wanted.description, 0, settings)
+    if too_short:  # the rules, and the words, of a mail that cannot become a ticket
+        raise ApiError(422, "; ".join(too_short))
     category = (wanted.category or "general").lower()
     if category not in settings.category_names:
         raise ApiError(422, f"unknown category {category!r}: {', '.join(settings.category_names)}")

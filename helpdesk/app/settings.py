@@ -46,6 +46,7 @@ class Settings(BaseSettings):
 
     max_message_bytes: int = 25 * 1024 * 1024
     max_attachment_bytes: int = 10 * 1024 * 1024
+    min_subject_chars: int = 1
     min_body_chars: int = 1
     reopen_window_days: float = 7.0
     duplicate_window_minutes: float = 10.0

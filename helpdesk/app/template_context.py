@@ -50,6 +50,7 @@ def template_context(
             "resolution_notes": ticket.resolution_notes,
             "assignee": _assignee(ticket),
             "external_ref": ticket.external_ref,
+            "tags": list(ticket.tags),
         },
         "references": references,
         "event": {

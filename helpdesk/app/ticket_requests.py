@@ -1,7 +1,10 @@
 """What the HTTP API asks of tickets, made as the same changes as by mail: a status or an
 assignment is the command (``#status in_progress``, ``#assign group:billing``) checked by the
 same plan, with the same roles, state machine, events, notifications and timers; a comment is
-an agent's reply or note, or a customer's reply."""
+an agent's reply or note, or a customer's reply.
+
+This is where the HTTP side's text comes in, so every text it is given passes ``clean`` here
+(card numbers and IBANs masked, as a mail's are when it is decoded)."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from helpdesk.domain.commands import grammar
 from helpdesk.domain.commands.base import Scope
 from helpdesk.domain.commands.grammar import Problem
 from helpdesk.domain.commands.plan import plan
-from helpdesk.domain.mail.clean import mask_cards
+from helpdesk.domain.sensitive import mask
 from helpdesk.domain.vocabulary import AuthorKind, MessageKind, Priority
 from storage.models import Agent, Customer, Message, Outbox, Ticket
 
@@ -40,7 +43,7 @@ def command(
     session: Session, settings: Settings, agent: Agent, ticket: Ticket, line: str, now: datetime
 ) -> Done:
     """One command line, as if at the top of the agent's reply about ``ticket``."""
-    parsed = grammar.parse(line)
+    parsed = grammar.parse(clean(line))
     me = team.agent_info(session, agent)
     found = plan(
         parsed, me, Scope.TICKET, view_of(ticket), team.directory(session, settings.category_names)
@@ -103,8 +106,8 @@ def comment(
 
 def clean(text: str) -> str:
     """As the mail's text is made fit to keep: no NUL (PostgreSQL refuses it in text), and
-    payment card numbers masked."""
-    return mask_cards(text.replace("\x00", ""))
+    card numbers and IBANs masked."""
+    return mask(text.replace("\x00", ""))
 
 
 def open_ticket(
@@ -120,7 +123,7 @@ def open_ticket(
     agent: Agent | None = None,
 ) -> tuple[Ticket, Done]:
     """A ticket for ``email``: their own, or opened on their behalf by ``agent``."""
-    customer = customers.customer_for(session, email, name, now)
+    customer = customers.customer_for(session, email, clean(name), now)
     actor = (
         tickets.Actor(AuthorKind.AGENT, agent.email, agent.id)
         if agent is not None

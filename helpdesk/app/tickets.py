@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.app import sla
 from helpdesk.app.unit_of_work import stored_blobs, unit
-from helpdesk.domain import lifecycle
+from helpdesk.domain import credentials, lifecycle
 from helpdesk.domain.mail.message import Attachment
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind, Priority, Status
 from storage.models import (
@@ -84,10 +84,16 @@ def open_ticket(
     actor: Actor,
     now: datetime,
     linked: Ticket | None = None,
+    first_words: str | None = None,
 ) -> Ticket:
+    """A new ticket, flagged (the ``credentials`` tag) when its first mail seems to hold a
+    password or a key: ``first_words`` when the description is not that mail's text (a note)."""
     number = new_number()  # 32**6 numbers: a clash is a unique-key error, and the mail is retried
     if len(subject) > MAX_SUBJECT:  # a 130 KB header must not ride along in every notification
         subject = subject[: MAX_SUBJECT - 1] + "…"
+    secrets_seen = credentials.credential_kinds(
+        f"{subject}\n{description if first_words is None else first_words}"
+    )
     ticket = Ticket(
         number=number,
         subject=subject,
@@ -96,7 +102,7 @@ def open_ticket(
         priority=Priority.MEDIUM,
         category="general",
         customer=customer,
-        tags=[],
+        tags=[credentials.TAG] if secrets_seen else [],
         linked_ticket_id=linked.id if linked else None,
         created_at=now,
         updated_at=now,
@@ -105,7 +111,7 @@ def open_ticket(
     sla.set_dues(session, ticket)
     session.add(ticket)
     unit(session).opened.add(ticket)
-    after = {
+    after: dict[str, Any] = {
         "number": number,
         "subject": subject,
         "status": Status.OPEN.value,
@@ -114,6 +120,8 @@ def open_ticket(
     }
     if linked is not None:
         after["linked_ticket"] = linked.number
+    if secrets_seen:
+        after["credentials"] = list(secrets_seen)
     record(session, ticket, EventKind.TICKET_CREATED, actor, now, after=after)
     return ticket
 

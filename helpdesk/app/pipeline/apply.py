@@ -214,7 +214,9 @@ def _open_for_customer(
     subject = ctx.mail.subject.strip() or "(no subject)"
     internal = ctx.plan is not None and ctx.plan.internal
     description = f"Opened on your behalf by {actor.label}." if internal else ctx.body
-    ticket = tickets.open_ticket(env.session, customer, subject, description, actor, env.now)
+    ticket = tickets.open_ticket(
+        env.session, customer, subject, description, actor, env.now, first_words=ctx.body
+    )
     if ctx.body.strip() or ctx.mail.attachments:
         kind = MessageKind.INTERNAL if internal else MessageKind.PUBLIC
         _post(ctx, env, ticket, kind, actor, None)

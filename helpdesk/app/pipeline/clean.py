@@ -7,10 +7,10 @@ from helpdesk.domain.mail.clean import tidy
 
 
 def stage(ctx: MailContext, env: Env) -> None:
-    """Keep the new words; mask card numbers in everything later stages store or send."""
+    """Keep the new words (the parse stage masked card numbers and IBANs already)."""
     ahead = ctx.cleaned if ctx.text is None else None  # commands changed nothing: still right
     cleaned = ahead or tidy(ctx.mail, ctx.text)
-    ctx.parsed, ctx.body, ctx.content_hash = cleaned.parsed, cleaned.body, cleaned.content_hash
+    ctx.body, ctx.content_hash = cleaned.body, cleaned.content_hash
     dropped = len(ctx.new_text.strip()) - len(ctx.body)
     ctx.decide(
         "clean", f"{len(ctx.body)} chars of new text ({max(dropped, 0)} quoted or signature)"

@@ -1,10 +1,16 @@
-"""Stage: decode the stored bytes into a ParsedMail (the parsing itself is the domain's)."""
+"""Stage: decode the stored bytes into a ParsedMail (the parsing itself is the domain's).
+
+This is where mail comes in, so card numbers and IBANs are masked here, once, in everything
+decoded: every later stage (commands and their arguments, notes, refusals, what is stored and
+what is sent) sees only the masked text. The stored raw mail keeps the original, for audit.
+"""
 
 from __future__ import annotations
 
 from helpdesk.app.pipeline.context import Env, MailContext
 from helpdesk.domain.mail import parse as mail_parse
 from helpdesk.domain.mail.parse import envelope_sender
+from helpdesk.domain.sensitive import mask_mail
 
 
 def stage(ctx: MailContext, env: Env) -> None:
@@ -14,7 +20,7 @@ def stage(ctx: MailContext, env: Env) -> None:
 
 def decode(ctx: MailContext) -> None:
     """Decode the stored bytes (pure: the processor runs it before its transaction opens)."""
-    ctx.parsed = mail_parse.parse(ctx.envelope.raw)
+    ctx.parsed = mask_mail(mail_parse.parse(ctx.envelope.raw))
     mail = ctx.parsed
     ctx.sender = mail.sender or envelope_sender(ctx.envelope.envelope_from)
     html = ", from HTML" if mail.from_html else ""
