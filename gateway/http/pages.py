@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from gateway.http.auth import SESSION_COOKIE, Person, app_of, csrf_matches, signed_in
 from gateway.http.errors import ApiError
-from helpdesk.app import clock
+from helpdesk.app import clock, views
 from helpdesk.domain import passes
 from helpdesk.domain.timers.sla import waited
 from workers.render import Renderer
@@ -65,7 +65,6 @@ def render(
     html = template.render(
         visitor=visiting,
         support_address=app.settings.support_addresses[0],
-        now=now,
         waited=lambda since: waited(since, now) if since else "",
         when=when,
         **context,
@@ -74,10 +73,11 @@ def render(
 
 
 def when(moment: datetime | str | None) -> str:
-    """A time for people; the API's ISO text too (what a ticket's JSON holds)."""
+    """A time for people, as the CLI and mails show it; the API's ISO text too (what a
+    ticket's JSON holds)."""
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment) if moment else None
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else ""
+    return views.when(moment)
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:

@@ -17,9 +17,9 @@ from gateway.http.auth import app_of
 from gateway.http.common import command, comment, for_customer, visible
 from gateway.http.errors import ApiError
 from gateway.http.pages import Posting, Visiting, Visitor, render
-from helpdesk.app import clock, orders, queue, team
+from helpdesk.app import clock, orders, queue
 from helpdesk.domain.vocabulary import Priority, Status
-from storage.models import Group
+from storage.models import Agent, Group
 from storage.queries import ticket_detail
 
 router = APIRouter(prefix="/tickets", include_in_schema=False)
@@ -128,8 +128,8 @@ def _page(
         if person.agent is not None:
             now = clock.now(app.settings)
             extra["seen"] = queue.standings(session, app.settings, [detail.ticket.number], now)
-            names = team.directory(session, ())
-            extra["agents"] = sorted(a.email for a in names.agents)
+            active = select(Agent.email).where(Agent.active).order_by(Agent.email)
+            extra["agents"] = list(session.scalars(active))
             extra["groups"] = sorted(session.scalars(select(Group.name)))
         else:
             data = for_customer(data)
