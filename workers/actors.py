@@ -33,6 +33,7 @@ from workers.turns import OneDrainer, beat, last_beat
 
 log = logging.getLogger("helpdesk.actors")
 RECONCILE = "reconcile"
+ARM_WINDOW = timedelta(milliseconds=100)  # timers due this close together share one message
 
 
 def make_broker(settings: Settings) -> Broker:
@@ -106,10 +107,11 @@ class Tasks:
         broker.add_middleware(ReconcilerWatchdog(self))
 
     def arm(self, due: list[tuple[int, datetime]]) -> None:
-        """A message delayed to the due time of each timer that falls due before the next
-        reconciler pass; that pass arms the next ones, and fires any that no message did (the
-        broker was away, a message was lost). Most timers are days away: a message each, kept
-        in the broker for days, would cost more than the timer row itself."""
+        """A message delayed to the due time of the timers that fall due before the next
+        reconciler pass, one for each group due together (``groups``); that pass arms the next
+        ones, and fires any that no message did (the broker was away, a message was lost). Most
+        timers are days away: a message each, kept in the broker for days, would cost more than
+        the timer row itself."""
         now = clock.now(self.app.settings)
         horizon = self.arm_horizon
         with self._armed_lock:  # armed by an earlier pass (the horizon is two passes): not again
@@ -117,9 +119,10 @@ class Tasks:
             wanted = [(k, at) for k, at in due if at - now <= horizon and self._armed.get(k) != at]
             self._armed.update(wanted)
         try:
-            for timer_id, at in wanted:
-                delay = max(math.ceil((at - now).total_seconds() * 1000), 0)
-                self.fire_timer.send_with_options(args=(timer_id,), delay=delay)
+            for group in groups(wanted):
+                delay = max(math.ceil((group[-1][1] - now).total_seconds() * 1000), 0)
+                args = tuple(timer_id for timer_id, _ in group)
+                self.fire_timer.send_with_options(args=args, delay=delay)
         except Exception as exc:
             log.warning("could not arm timers (the reconciler will fire them): %s", exc)
 
@@ -127,10 +130,11 @@ class Tasks:
         """Ask the order service again about what it did not answer (the reconciler's)."""
         orders.retry_unavailable(self.app, clock.now(self.app.settings))
 
-    def _fire_timer(self, timer_id: int) -> None:
-        """Fire the timer if its time has come (a message may come early, or the test clock
-        may not have moved yet: the reconciler takes it then)."""
-        self.dispatch(firing.fire_if_due(self.app, timer_id, clock.now(self.app.settings)))
+    def _fire_timer(self, *timer_ids: int) -> None:
+        """Fire the timers whose time has come (a message may come early, or the test clock
+        may not have moved yet: the reconciler takes them then)."""
+        now = clock.now(self.app.settings)
+        self.dispatch(firing.fire_if_due(self.app, list(timer_ids), now))
 
     def dispatch(self, outbox_ids: list[int], *, wake_hooks: bool = True) -> None:
         """Wake a worker for each new row, and the webhook sender (after a commit, which may
@@ -222,6 +226,20 @@ class Tasks:
                     self._one_drainer.run(lambda: drain(self.app, self.dispatch, arm=self.arm))
             finally:
                 self._draining.release()
+
+
+def groups(due: list[tuple[int, datetime]]) -> list[list[tuple[int, datetime]]]:
+    """The timers in groups of up to ``firing.FIRE_BATCH`` due within ``ARM_WINDOW`` of the
+    first, each woken at its last one's time: a burst of a thousand due at once is twenty
+    messages, where a message each had every worker thread take the same next timers."""
+    found: list[list[tuple[int, datetime]]] = []
+    for timer in sorted(due, key=lambda timer: (timer[1], timer[0])):
+        last = found[-1] if found else None
+        if last is None or len(last) >= firing.FIRE_BATCH or timer[1] - last[0][1] > ARM_WINDOW:
+            found.append([timer])
+        else:
+            last.append(timer)
+    return found
 
 
 class ReconcilerWatchdog(Middleware):

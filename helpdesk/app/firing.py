@@ -1,25 +1,29 @@
-"""Firing timers: each due timer claimed with its ticket locked, the ticket looked at again, and
-every kind it still wants by now acted on (``sla_alerts``, ``escalations``, ``hand_back``,
-``timeouts``) and recorded as fired, in the same transaction; what it no longer wants is not.
+"""Firing timers: due timers' tickets claimed (locked, then their timers), each ticket looked at
+again, and every kind it still wants by now acted on (``sla_alerts``, ``escalations``,
+``hand_back``, ``timeouts``) and recorded as fired, in the same transaction; what it no longer
+wants is not.
 
-``fire_due`` is what the reconciler runs on every pass, and ``fire_if_due`` what a message armed
-for a timer's due time runs; either fires up to ``FIRE_BATCH`` due timers in one transaction (a
-message takes its own timer and the next due ones, as a delivery job takes the next due rows):
-what a timer reads (the SLA policy, the calendar, the team) is read once for all of them, which
-is most of the cost of firing one. Should a batch fail (a deadlock with a mail's transaction, a
-timer that cannot be fired), each of its timers is fired alone, so one bad timer holds up no
-other. A worker that dies while firing leaves its timers pending; two workers fire each once.
+``fire_if_due`` is what a message armed for timers due together runs (``workers.actors.Tasks.arm``),
+``fire_due`` what the reconciler runs on every pass for whatever no message fired. Either fires
+up to ``FIRE_BATCH`` tickets per transaction, with what they read read ahead in a few queries
+(``claims``) and their effects written in one flush: a query or an INSERT per timer had been
+most of the cost of firing one (measured on 500 due at once: 10 statements and 9 ms a timer on
+SQLite, 23 ms on PostgreSQL; now 0.3 statements and 1.5 ms, 3 ms). Should a batch fail (a
+deadlock with a mail's transaction, a timer that cannot be fired), each of its timers is fired
+alone, so one bad timer holds up no other. A worker that dies while firing leaves its timers
+pending; two workers fire each once.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.app import clock, escalations, hand_back, sla, sla_alerts, timeouts, timers
+from helpdesk.app import claims, clock, escalations, hand_back, sla, sla_alerts, timeouts, timers
 from helpdesk.app.notifications import Planner
 from helpdesk.app.runtime import App
 from helpdesk.app.unit_of_work import unit
@@ -29,64 +33,99 @@ from helpdesk.domain.vocabulary import TimerStatus
 from storage.models import Outbox, Ticket, Timer
 
 log = logging.getLogger("helpdesk.timers")
-FIRE_BATCH = 20  # timers fired in one transaction (on SQLite it holds the write lock meanwhile)
+FIRE_BATCH = 50  # tickets per transaction: ~0.1 s of firing (SQLite holds its write lock)
+
+
+@dataclass
+class _Batch:
+    outbox: list[int] = field(default_factory=list)  # the rows written, for delivery
+    claimed: int = 0  # tickets claimed
+    timers: list[int] = field(default_factory=list)  # the due timers claimed
 
 
 def fire_due(app: App, now: datetime) -> list[int]:
-    """Fire every due timer; the ids of the outbox rows they wrote."""
-    ids, rows = timers.due_ids(app, now), []
-    for start in range(0, len(ids), FIRE_BATCH):
-        rows += _fire(app, ids[start : start + FIRE_BATCH], max(now, clock.now(app.settings)))
-    return rows
+    """What the reconciler fires: the due timers no message did; the outbox rows written."""
+    batch = _drain(app, now, timers.BATCH)
+    if batch.timers:  # a message should have: the broker was away, or a worker died
+        log.info("the reconciler took %d due timers", len(batch.timers))
+    return batch.outbox
 
 
-def fire_if_due(app: App, timer_id: int, now: datetime) -> list[int]:
-    """Fire the timer if it is due (a message may come early, or twice), and the next due ones;
-    a timer already fired costs one read, and no lock."""
+def fire_if_due(app: App, timer_ids: list[int], now: datetime) -> list[int]:
+    """Fire those of the timers that are due and pending (a message may come early, or twice),
+    waiting for whoever holds their tickets, then whatever else is due: in a burst the threads
+    that woke first take it all, batch after batch, in parallel on PostgreSQL and back to back
+    on SQLite, where writers otherwise queue on the busy timeout's sleeps. Timers fired already
+    cost one read, and no lock."""
     with app.reading() as session:
-        timer = session.get(Timer, timer_id)
-        if timer is None or timer.status is not TimerStatus.PENDING or timer.due_at > now:
-            return []
-        others = session.scalars(
-            select(Timer.id)
-            .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= now, Timer.id != timer_id)
-            .order_by(Timer.due_at, Timer.id)
-            .limit(FIRE_BATCH - 1)
+        due = select(Timer.id).where(
+            Timer.id.in_(timer_ids), Timer.status == TimerStatus.PENDING, Timer.due_at <= now
         )
-        ids = [timer_id, *others]
-    return _fire(app, ids, now)
+        pending = list(session.scalars(due))
+    if not pending:
+        return []
+    return _fire(app, now, pending).outbox + _drain(app, now, timers.ARMED).outbox
 
 
-def _fire(app: App, ids: list[int], now: datetime) -> list[int]:
+def _drain(app: App, now: datetime, limit: int) -> _Batch:
+    """Batches of any due timers, up to ``limit`` tickets (the next pass or message takes the
+    rest); tickets another transaction holds are passed over."""
+    done = _Batch()
+    while done.claimed < limit:
+        batch = _fire(app, max(now, clock.now(app.settings)), None)
+        done.outbox += batch.outbox
+        done.claimed += batch.claimed
+        done.timers += batch.timers
+        if batch.claimed < FIRE_BATCH:
+            break
+    return done
+
+
+def _fire(app: App, now: datetime, timer_ids: list[int] | None) -> _Batch:
+    """One transaction: the tickets of ``timer_ids`` (None: of any due timers, passing over
+    those held) and every due timer of theirs."""
+    batch = _Batch()
     try:
         with app.sessions.begin() as session:
-            rows = [row for n, each in enumerate(ids) for row in _one(session, app, each, now, n)]
+            tickets = claims.claim(session, now, timer_ids, FIRE_BATCH)
+            claims.read_ahead(session, tickets, now - app.settings.alert_cooldown)
+            batch.claimed = len(tickets)
+            batch.timers = [t.id for ticket in tickets for t in _due(session, ticket, now)]
+            fired: list[Timer] = []
+            rows: list[Outbox] = []
+            for ticket in tickets:
+                rows += _one(session, app, ticket, now, fired)
             session.flush()
-            return [row.id for row in rows]
+            batch.outbox = [row.id for row in rows]
+            at = clock.now(app.settings)  # the time of firing: written with the commit
+            for timer in fired:
+                timer.fired_at = at
+            return batch
     except Exception:
-        if len(ids) == 1:
-            log.exception("timer %s could not be fired; it stays pending", ids[0])
-            return []
-        log.warning("a batch of %d timers failed; firing each alone", len(ids), exc_info=True)
-        return [row for each in ids for row in _fire(app, [each], now)]
+        alone = batch.timers or timer_ids or []
+        if len(alone) <= 1:
+            log.exception("timers %s could not be fired; they stay pending", alone)
+            return _Batch(claimed=batch.claimed)
+        log.warning("a batch of %d timers failed; firing each alone", len(alone), exc_info=True)
+        each = [_fire(app, now, [timer_id]) for timer_id in alone]
+        return _Batch([r for b in each for r in b.outbox], batch.claimed, alone)
 
 
-def _one(session: Session, app: App, timer_id: int, now: datetime, n: int) -> list[Outbox]:
-    """Fire one timer in ``session``; the first of a batch is waited for if another worker
-    holds its ticket, the others are passed over (that worker fires them)."""
-    ticket_id = session.scalar(select(Timer.ticket_id).where(Timer.id == timer_id))
-    if ticket_id is None:
-        return []
-    # the ticket first, then its timer: the order a mail's transaction takes them in
-    ticket = session.scalars(
-        select(Ticket).where(Ticket.id == ticket_id).with_for_update(skip_locked=n > 0)
-    ).first()
-    if ticket is None:
-        return []  # another worker holds it (and fires it), or it is gone
-    timer = session.get(Timer, timer_id, with_for_update=True)
-    if timer is None or timer.status is not TimerStatus.PENDING or timer.due_at > now:
-        return []  # another worker fired or cancelled it
-    timer.status = TimerStatus.CANCELLED  # unless it is one of those due below
+def _due(session: Session, ticket: Ticket, now: datetime) -> list[Timer]:
+    known = timers.known(session, ticket).values()
+    return [t for t in known if t.status is TimerStatus.PENDING and t.due_at <= now]
+
+
+def _one(
+    session: Session, app: App, ticket: Ticket, now: datetime, fired: list[Timer]
+) -> list[Outbox]:
+    """Fire the ticket's due timers in ``session`` (the ticket locked): every kind it wants by
+    now that has not fired; ``fired`` is given the timers recorded as fired."""
+    due = _due(session, ticket, now)
+    if not due:
+        return []  # another worker fired or cancelled them
+    for timer in due:
+        timer.status = TimerStatus.CANCELLED  # unless it is one of those due below
     policy = app.settings.timer_policy
     targets = sla.targets(session, ticket.priority)
     known = timers.known(session, ticket)
@@ -97,9 +136,9 @@ def _one(session: Session, app: App, timer_id: int, now: datetime, n: int) -> li
         if done is not None and done.status is TimerStatus.FIRED:
             continue
         if done is None:
-            done = Timer(ticket=ticket, kind=kind, due_at=at, created_at=now)
-            session.add(done)
-        done.status, done.fired_at = TimerStatus.FIRED, clock.now(app.settings)
+            done = timers.add(session, ticket, (kind, at), now)
+        done.status = TimerStatus.FIRED
+        fired.append(done)
         rows += _act(session, app, ticket, kind, at, targets, now)
     timers.schedule(session, ticket, now, policy)  # what the ticket wants next (auto-close, say)
     return rows

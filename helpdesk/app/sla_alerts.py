@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from helpdesk.app import tickets
 from helpdesk.app.notifications import Planner
 from helpdesk.app.runtime import App
-from helpdesk.app.unit_of_work import answerable
+from helpdesk.app.unit_of_work import answerable, unit
 from helpdesk.domain.notices import Template
 from helpdesk.domain.timers import sla as rules
 from helpdesk.domain.vocabulary import EventKind
@@ -43,24 +43,39 @@ def alert(
         "waiting": rules.waited(since, now),
         "subject_prefix": f"SLA {level.value}:",
     }
-    cooled = _recently_alerted(session, ticket, extra, now - app.settings.alert_cooldown)
-    return [
+    since = now - app.settings.alert_cooldown
+    cooled = _recently_alerted(session, ticket, extra, since)
+    rows = [
         planner.sla_alert(agent, ticket, extra)
         for agent in answerable(session, ticket, now)
         if agent.email not in cooled
     ]
+    recent(session, [ticket.id], since)[ticket.id] += rows
+    return rows
+
+
+def recent(session: Session, ticket_ids: list[int], since: datetime) -> dict[int, list[Outbox]]:
+    """The SLA alerts about these tickets since ``since`` (the cooldown): read once per unit of
+    work, the tickets not read yet in one query (a batch of timers reads ahead for all)."""
+    known = unit(session).alerted
+    unread = [ticket_id for ticket_id in ticket_ids if ticket_id not in known]
+    if unread:
+        rows = session.scalars(
+            select(Outbox).where(
+                Outbox.ticket_id.in_(unread),
+                Outbox.template == Template.AGENT_SLA_ALERT,
+                Outbox.created_at >= since,
+            )
+        ).all()
+        for ticket_id in unread:
+            known[ticket_id] = [row for row in rows if row.ticket_id == ticket_id]
+    return known
 
 
 def _recently_alerted(
     session: Session, ticket: Ticket, extra: dict[str, Any], since: datetime
 ) -> set[str]:
-    """Who had this alert (clock and level) about this ticket since ``since`` (the cooldown)."""
-    rows = session.scalars(
-        select(Outbox).where(
-            Outbox.ticket_id == ticket.id,
-            Outbox.template == Template.AGENT_SLA_ALERT,
-            Outbox.created_at >= since,
-        )
-    )
+    """Who had this alert (clock and level) about this ticket since ``since``."""
+    rows = [r for r in recent(session, [ticket.id], since)[ticket.id] if r.created_at >= since]
     same = ("clock", "level")
     return {r.recipient for r in rows if all(r.context.get(k) == extra[k] for k in same)}

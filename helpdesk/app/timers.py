@@ -2,8 +2,7 @@
 
 ``schedule`` keeps a ticket's one pending timer at the earliest time it wants something (each
 kind decides, in ``helpdesk.domain.timers``), in the caller's unit of work: a reply or a new
-priority moves it there and then. ``due_ids`` and ``coming`` are what the reconciler looks for;
-``firing`` fires them.
+priority moves it there and then. ``coming`` is what the reconciler arms; ``firing`` fires them.
 """
 
 from __future__ import annotations
@@ -41,8 +40,7 @@ def schedule(session: Session, ticket: Ticket, now: datetime, policy: Policy) ->
         return
     current = have.get(following)
     if current is None:
-        current = Timer(ticket=ticket, kind=following[0], due_at=following[1], created_at=now)
-        session.add(current)
+        current = add(session, ticket, following, now)
     elif current.status is TimerStatus.PENDING:
         return
     current.status = TimerStatus.PENDING
@@ -55,25 +53,37 @@ def wanted(session: Session, ticket: Ticket, policy: Policy) -> dict[str, dateti
 
 
 def known(session: Session, ticket: Ticket) -> dict[tuple[str, datetime], Timer]:
+    """The ticket's timers by (kind, due), read once per unit of work and kept up to date by
+    ``add``, so that a batch of timers reads them in one query (``read_ahead``)."""
     if ticket.id is None:  # opened in this unit of work: no timers yet
         return {}
-    rows = session.scalars(select(Timer).where(Timer.ticket_id == ticket.id))
-    return {(timer.kind, timer.due_at): timer for timer in rows}
+    found = unit(session).timers
+    if ticket.id not in found:
+        read_ahead(session, [ticket.id])
+    return found[ticket.id]
+
+
+def read_ahead(session: Session, ticket_ids: list[int], *, lock: bool = False) -> None:
+    """The timers of these tickets in one query; ``lock``: FOR UPDATE (their tickets are)."""
+    query = select(Timer).where(Timer.ticket_id.in_(ticket_ids))
+    found = unit(session).timers
+    for ticket_id in ticket_ids:
+        found[ticket_id] = {}
+    for timer in session.scalars(query.with_for_update() if lock else query):
+        found[timer.ticket_id][(timer.kind, timer.due_at)] = timer
+
+
+def add(session: Session, ticket: Ticket, key: tuple[str, datetime], now: datetime) -> Timer:
+    """A new timer of ``key`` (kind, due) for ``ticket``, known to ``known`` from now on."""
+    timer = Timer(ticket=ticket, kind=key[0], due_at=key[1], created_at=now)
+    session.add(timer)
+    if ticket.id is not None:
+        known(session, ticket)[key] = timer
+    return timer
 
 
 def _fired(timer: Timer | None) -> bool:
     return timer is not None and timer.status is TimerStatus.FIRED
-
-
-def due_ids(app: App, now: datetime) -> list[int]:
-    with app.reading() as session:
-        query = (
-            select(Timer.id)
-            .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= now)
-            .order_by(Timer.due_at, Timer.id)
-            .limit(BATCH)
-        )
-        return list(session.scalars(query))
 
 
 def coming(app: App, after: datetime, until: datetime) -> list[tuple[int, datetime]]:

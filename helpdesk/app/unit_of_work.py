@@ -26,6 +26,7 @@ from storage.models import (
     Customer,
     GroupMember,
     Message,
+    Outbox,
     SlaPolicy,
     Ticket,
     TicketEvent,
@@ -44,8 +45,8 @@ class UnitOfWork:
     customers: dict[str, Customer | None] = field(default_factory=dict)
     blobs: dict[str, bool] = field(default_factory=dict)
     opened: set[Ticket] = field(default_factory=set)
-    # the first public message of each ticket opened here: what notifications quote, known
-    # without reading it back (or flushing to learn ids)
+    # the first public message of each ticket opened here (or read ahead for a batch of timers):
+    # what notifications quote, known without reading it back (or flushing to learn ids)
     first_public: dict[Ticket, Message] = field(default_factory=dict)
     posted: list[Message] = field(default_factory=list)  # messages added, flushed or not
     events: list[TicketEvent] = field(default_factory=list)  # what notifications derive from
@@ -54,6 +55,10 @@ class UnitOfWork:
     answers_sent: dict[str, int] = field(default_factory=dict)  # in the last hour, by recipient
     answers_total: int | None = None  # automatic answers to anyone in the last hour
     armed: list[Timer] = field(default_factory=list)  # timers set here: a message wakes each
+    # each ticket's timers by (kind, due), as read (or read ahead) and then set here
+    timers: dict[int, dict[tuple[str, datetime], Timer]] = field(default_factory=dict)
+    alerted: dict[int, list[Outbox]] = field(default_factory=dict)  # recent SLA alerts, by ticket
+    members: list[tuple[int, int]] | None = None  # (group, agent): every membership
 
 
 def unit(session: Session) -> UnitOfWork:
@@ -91,14 +96,23 @@ def answerable(session: Session, ticket: Ticket, now: datetime) -> list[Agent]:
     found = [a for a in agents if a.id == ticket.assignee_agent_id]
     assigned = ticket.assignee_agent_id is not None or ticket.assignee_group_id is not None
     if not found and assigned:
-        groups = [ticket.assignee_group_id] if ticket.assignee_group_id is not None else []
+        pairs = memberships(session)
+        groups = {ticket.assignee_group_id}
         if ticket.assignee_agent_id is not None:
-            of_assignee = GroupMember.agent_id == ticket.assignee_agent_id
-            groups = list(session.scalars(select(GroupMember.group_id).where(of_assignee)))
-        in_groups = GroupMember.group_id.in_(groups)
-        members = set(session.scalars(select(GroupMember.agent_id).where(in_groups)))
+            groups = {group for group, agent in pairs if agent == ticket.assignee_agent_id}
+        members = {agent for group, agent in pairs if group in groups}
         found = [a for a in agents if a.id in members]
     return found or [a for a in agents if a.role is not Role.AGENT] or agents
+
+
+def memberships(session: Session) -> list[tuple[int, int]]:
+    """Every (group, agent) membership, read once per unit of work, as the agents are: a few
+    rows per agent, where a batch of timers or mails asked twice per ticket."""
+    work = unit(session)
+    if work.members is None:
+        rows = session.execute(select(GroupMember.group_id, GroupMember.agent_id))
+        work.members = [(group, agent) for group, agent in rows]
+    return work.members
 
 
 def sla_policy(session: Session, priority: Priority) -> SlaPolicy | None:
