@@ -156,7 +156,7 @@ def add_team(engine: Engine, now: datetime, groups: int = 3, per_group: int = 4)
             [{"id": g, "name": f"queue-{g}", "created_at": now} for g in team.groups],
         )
         conn.execute(insert(table(GroupMember)), members)
-    _move_sequences(engine, [table(Agent), table(Group)])
+    move_sequences(engine, [table(Agent), table(Group)])
     return team
 
 
@@ -180,7 +180,7 @@ def table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _number(index: int) -> str:
+def ticket_number(index: int) -> str:
     """A ticket number of its own per index (a bijection of 30-bit values), random-looking."""
     value = (index * 0x9E3779B1 + 0x2545F491) % 32**6
     symbols = []
@@ -211,7 +211,7 @@ def _ticket(
     number = rng.randint(10000, 99999)
     row = {
         "id": ticket_id,
-        "number": _number(ticket_id),
+        "number": ticket_number(ticket_id),
         "subject": rng.choice(SUBJECTS).format(n=number),
         "description": BODY.format(n=number, name=customer["name"]),
         "status": status,
@@ -303,7 +303,7 @@ def _rows(rng: random.Random, start: int, count: int, now: datetime, team: Team 
     return rows
 
 
-def _move_sequences(engine: Engine, tables: Sequence[Table]) -> None:
+def move_sequences(engine: Engine, tables: Sequence[Table]) -> None:
     """PostgreSQL: the id sequences past the ids given here, so the helpdesk's own inserts fit."""
     if engine.dialect.name != "postgresql":
         return
@@ -333,7 +333,7 @@ def populate(url: str, count: int, seed: int = 1, team: Team | None = None) -> f
                     if values:
                         conn.execute(insert(table), values)
         tables = [table for table, _ in _Rows().tables()]
-        _move_sequences(engine, tables)
+        move_sequences(engine, tables)
         if engine.dialect.name == "postgresql":  # what autovacuum does soon after such a load
             with engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT")

@@ -23,6 +23,7 @@ from storage.tables.tickets import (
     Ticket,
     TicketEvent,
     TicketParticipant,
+    TicketTag,
 )
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketParticipant",
+    "TicketTag",
     "Timer",
     "Webhook",
     "WebhookDelivery",

@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, case, cast, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from helpdesk.domain.vocabulary import Priority, Status
+from storage.listing import count_to, page_ids
 from storage.models import (
     Agent,
     Customer,
@@ -21,35 +21,11 @@ from storage.models import (
     TicketEvent,
     TicketParticipant,
 )
+from storage.ticket_filter import TicketFilter as TicketFilter  # where the callers found them
+from storage.ticket_filter import Viewer as Viewer
 
-
-@dataclass(frozen=True)
-class Viewer:
-    """An agent who sees only their own, their groups' and unassigned tickets."""
-
-    agent_id: int
-    group_ids: frozenset[int]
-
-
-@dataclass(frozen=True)
-class TicketFilter:
-    status: Status | None = None
-    priority: Priority | None = None
-    assignee: str | None = None
-    customer: str | None = None
-    viewer: Viewer | None = None
-    statuses: tuple[Status, ...] = ()  # any of these
-    category: str | None = None
-    tag: str | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None  # not included
-
-
-URGENCY = case(
-    {Priority.URGENT.value: 0, Priority.HIGH.value: 1, Priority.MEDIUM.value: 2},
-    value=Ticket.priority,
-    else_=3,
-)
+COUNT_LIMIT = 1000  # the total is exact up to here; beyond, "more than" (``list_tickets``)
+HISTORY_LIMIT = 100  # the most recent events a ticket's detail gives
 
 
 @dataclass(frozen=True)
@@ -68,15 +44,17 @@ class TicketRow:
 @dataclass(frozen=True)
 class Page:
     rows: list[TicketRow]
-    total: int
+    total: int  # exact, or (``total_exact`` False) a lower bound: there are more
     page: int
-    pages: int
+    pages: int  # likewise: with a lower bound, one more than its pages (a next page exists)
     limit: int
+    total_exact: bool = True
 
     def as_json(self) -> dict[str, Any]:
         return {
             "tickets": [_jsonable(asdict(r)) for r in self.rows],
             "total": self.total,
+            "total_exact": self.total_exact,
             "page": self.page,
             "pages": self.pages,
             "limit": self.limit,
@@ -110,6 +88,7 @@ class TicketDetail:
     history: list[HistoryEntry]
     next_response_due: datetime | None = None
     escalated_at: datetime | None = None  # unattended: the supervisors were told
+    history_truncated: bool = False  # older events than ``history`` gives exist
 
     def as_json(self) -> dict[str, Any]:
         data = _jsonable(asdict(self))
@@ -127,74 +106,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _assignee_label(agent: Agent | None, group: Group | None) -> str:
-    if agent is not None:
-        return agent.email
-    if group is not None:
-        return f"group:{group.name}"
-    return ""
-
-
-def _row(ticket: Ticket) -> TicketRow:
-    return TicketRow(
-        number=ticket.number,
-        subject=ticket.subject,
-        status=ticket.status.value,
-        priority=ticket.priority.value,
-        category=ticket.category,
-        customer=ticket.customer.email,
-        assignee=_assignee_label(ticket.assignee_agent, ticket.assignee_group),
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-    )
-
-
-def _filtered(query: Select[Any], where: TicketFilter) -> Select[Any]:
-    if where.status is not None:
-        query = query.where(Ticket.status == where.status)
-    if where.priority is not None:
-        query = query.where(Ticket.priority == where.priority)
-    if where.statuses:
-        query = query.where(Ticket.status.in_(where.statuses))
-    if where.category:
-        query = query.where(Ticket.category == where.category.lower())
-    if where.tag:  # tags are a JSON list of words: the word, quoted, in its text
-        query = query.where(cast(Ticket.tags, String).like(f'%"{where.tag.lower()}"%'))
-    if where.created_from is not None:
-        query = query.where(Ticket.created_at >= where.created_from)
-    if where.created_to is not None:
-        query = query.where(Ticket.created_at < where.created_to)
-    if where.customer:
-        query = query.join(Customer, Ticket.customer_id == Customer.id).where(
-            Customer.email == where.customer.lower()
-        )
-    if where.assignee:
-        query = _by_assignee(query, where.assignee.strip())
-    if where.viewer is not None:
-        query = query.where(
-            or_(
-                Ticket.assignee_agent_id == where.viewer.agent_id,
-                Ticket.assignee_group_id.in_(where.viewer.group_ids),
-                and_(Ticket.assignee_agent_id.is_(None), Ticket.assignee_group_id.is_(None)),
-            )
-        )
-    return query
-
-
-def _by_assignee(query: Select[Any], assignee: str) -> Select[Any]:
-    if assignee.lower() in ("none", "unassigned"):
-        return query.where(Ticket.assignee_agent_id.is_(None), Ticket.assignee_group_id.is_(None))
-    if assignee.lower().startswith("group:"):
-        group = aliased(Group)
-        return query.join(group, Ticket.assignee_group_id == group.id).where(
-            func.lower(group.name) == assignee[6:].lower()
-        )
-    agent = aliased(Agent)
-    return query.join(agent, Ticket.assignee_agent_id == agent.id).where(
-        or_(agent.email == assignee.lower(), func.lower(agent.name) == assignee.lower())
-    )
-
-
 def list_tickets(
     session: Session,
     where: TicketFilter,
@@ -203,23 +114,65 @@ def list_tickets(
     urgent_first: bool = False,
 ) -> Page:
     """Tickets matching ``where``, one page of them with the totals: newest first, or (with
-    ``urgent_first``) by priority, then oldest first."""
+    ``urgent_first``) by priority, then oldest first.
+
+    The page's ids come first, from the indexes alone where one serves (the rows of the tickets
+    skipped to reach a deep page are never read), then the page's rows in one statement with
+    their customer and assignee. The total is counted exactly up to ``COUNT_LIMIT`` (or to the
+    end of the page asked for, when that is further) and said to be at least that beyond it
+    (``total_exact``): counting a million matching tickets for every page cost more than the
+    page (SQLite, 1M tickets: a filter matching half of them took ~0.4 s to count).
+    """
     limit = max(1, min(limit, 500))
-    total = session.scalar(_filtered(select(func.count(Ticket.id)), where)) or 0
-    pages = max(1, math.ceil(total / limit))
     page = max(1, page)
-    order = (
-        (URGENCY, Ticket.created_at, Ticket.id)
-        if urgent_first
-        else (Ticket.created_at.desc(), Ticket.id.desc())
-    )
-    tickets = session.scalars(
-        _filtered(select(Ticket), where).order_by(*order).offset((page - 1) * limit).limit(limit)
-    )
-    return Page([_row(t) for t in tickets], total, page, pages, limit)
+    offset = (page - 1) * limit
+    ids = page_ids(session, where, urgent_first, offset, limit)
+    if len(ids) < limit and (ids or offset == 0):  # the last page: the total is known
+        total, exact = offset + len(ids), True
+    else:
+        total, exact = count_to(session, where, max(COUNT_LIMIT, offset + limit))
+    pages = max(1, math.ceil(total / limit)) + (0 if exact else 1)
+    return Page(_rows(session, ids), total, page, pages, limit, exact)
 
 
-def ticket_detail(session: Session, number: str) -> TicketDetail | None:
+def _rows(session: Session, ids: list[int]) -> list[TicketRow]:
+    """The tickets of ``ids``, in that order, with their customer and assignee in one read."""
+    if not ids:
+        return []
+    found = session.execute(
+        select(
+            Ticket.id,
+            Ticket.number,
+            Ticket.subject,
+            Ticket.status,
+            Ticket.priority,
+            Ticket.category,
+            Customer.email,
+            Agent.email,
+            Group.name,
+            Ticket.created_at,
+            Ticket.updated_at,
+        )
+        .join(Customer, Customer.id == Ticket.customer_id)
+        .outerjoin(Agent, Agent.id == Ticket.assignee_agent_id)
+        .outerjoin(Group, Group.id == Ticket.assignee_group_id)
+        .where(Ticket.id.in_(ids))
+    )
+    rows = {}
+    for key, number, subject, status, priority, category, customer, agent, group, *at in found:
+        assignee = agent or (f"group:{group}" if group else "")
+        rows[key] = TicketRow(
+            number, subject, status.value, priority.value, category, customer, assignee, *at
+        )
+    return [rows[key] for key in ids]
+
+
+def ticket_detail(
+    session: Session, number: str, history_limit: int | None = HISTORY_LIMIT
+) -> TicketDetail | None:
+    """The ticket and its most recent ``history_limit`` events (None: all of them), oldest
+    first; ``history_truncated`` when there are older ones (the whole conversation is paged by
+    ``storage.comments``). A ticket with 10,000 events took ~0.5 s to give in full."""
     ticket = session.scalar(select(Ticket).where(Ticket.number == number.strip().upper()))
     if ticket is None:
         return None
@@ -229,46 +182,67 @@ def ticket_detail(session: Session, number: str) -> TicketDetail | None:
         .where(TicketParticipant.ticket_id == ticket.id)
         .order_by(Customer.email)
     )
-    linked = session.get(Ticket, ticket.linked_ticket_id) if ticket.linked_ticket_id else None
+    linked = None
+    if ticket.linked_ticket_id:
+        linked = session.scalar(select(Ticket.number).where(Ticket.id == ticket.linked_ticket_id))
+    entries, truncated = history(session, ticket.id, history_limit)
+    [row] = _rows(session, [ticket.id])
     return TicketDetail(
-        ticket=_row(ticket),
+        ticket=row,
         description=ticket.description,
         tags=list(ticket.tags),
         external_ref=ticket.external_ref,
         participants=list(participants),
-        linked_ticket=linked.number if linked else "",
+        linked_ticket=linked or "",
         resolution_notes=ticket.resolution_notes,
         first_response_due=ticket.first_response_due,
         resolution_due=ticket.resolution_due,
-        history=history(session, ticket.id),
+        history=entries,
         next_response_due=ticket.next_response_due,
         escalated_at=ticket.escalated_at,
+        history_truncated=truncated,
     )
 
 
-def history(session: Session, ticket_id: int) -> list[HistoryEntry]:
-    """Every event of the ticket, oldest first, with the text of the message it concerns."""
-    rows = session.execute(
-        select(TicketEvent, Message)
+def history(
+    session: Session, ticket_id: int, limit: int | None = None
+) -> tuple[list[HistoryEntry], bool]:
+    """The ticket's last ``limit`` events (None: every one), oldest first, with the text of the
+    message each concerns; and whether there are older ones."""
+    query = (
+        select(
+            TicketEvent.created_at,
+            TicketEvent.kind,
+            TicketEvent.actor,
+            TicketEvent.before,
+            TicketEvent.after,
+            Message.id,
+            Message.body,
+            Message.kind,
+            Message.verified,
+        )
         .outerjoin(Message, TicketEvent.message_id == Message.id)
         .where(TicketEvent.ticket_id == ticket_id)
-        .order_by(TicketEvent.id)
-    ).all()
-    names = attachment_names(session, [m.id for _, m in rows if m is not None])
+        .order_by(TicketEvent.id.desc())
+    )
+    rows = session.execute(query if limit is None else query.limit(limit + 1)).all()
+    truncated = limit is not None and len(rows) > limit
+    rows = rows[:limit][::-1] if truncated else rows[::-1]
+    names = attachment_names(session, [row[5] for row in rows if row[5] is not None])
     return [
         HistoryEntry(
-            at=event.created_at,
-            kind=event.kind.value,
-            actor=event.actor,
-            before=dict(event.before),
-            after=dict(event.after),
-            message=message.body if message else "",
-            message_kind=message.kind.value if message else "",
-            attachments=names.get(message.id, []) if message else [],
-            message_verified=message.verified if message else True,
+            at=at,
+            kind=kind.value,
+            actor=actor,
+            before=dict(before),
+            after=dict(after),
+            message=body if message_id else "",
+            message_kind=message_kind.value if message_id else "",
+            attachments=names.get(message_id, []) if message_id else [],
+            message_verified=verified if message_id else True,
         )
-        for event, message in rows
-    ]
+        for at, kind, actor, before, after, message_id, body, message_kind, verified in rows
+    ], truncated
 
 
 def attachment_names(session: Session, message_ids: list[int]) -> dict[int, list[str]]:

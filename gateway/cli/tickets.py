@@ -58,7 +58,7 @@ def tickets_show(number: str, as_json: bool) -> None:
     """Show one ticket with its full history."""
     app = open_app()
     with app.sessions() as session:
-        detail = ticket_detail(session, number)
+        detail = ticket_detail(session, number, history_limit=None)
     if detail is None:
         click.echo("Ticket not found", err=True)
         sys.exit(1)

@@ -54,9 +54,13 @@ class TicketOut(BaseModel):
 
 class TicketPage(BaseModel):
     tickets: list[TicketOut]
-    total: int
+    total: int = Field(
+        description="the matching tickets: exact up to 1,000 (or up to the end of the page "
+        "asked for, when further); beyond, a lower bound, and total_exact is false"
+    )
+    total_exact: bool = Field(True, description="false: there are more than total")
     page: int
-    pages: int
+    pages: int = Field(description="with total_exact false, at least this many")
     limit: int
 
 
@@ -84,7 +88,11 @@ class TicketDetail(TicketOut):
     resolution_due: datetime | None
     escalated_at: datetime | None
     order: str = ""  # what the order service says of external_ref (agents; "" if not set up)
-    history: list[HistoryOut]
+    history: list[HistoryOut] = Field(
+        description="the ticket's most recent 100 events, oldest first (the whole "
+        "conversation: /comments, paged)"
+    )
+    history_truncated: bool = Field(False, description="true: older events than these exist")
 
 
 class StatusIn(BaseModel):

@@ -21,7 +21,10 @@ def page_text(page: Page) -> str:
     ]
     if not lines:
         lines.append("No tickets.")
-    lines.append(f"Page {page.page} of {page.pages} ({page.total} tickets)")
+    if page.total_exact:
+        lines.append(f"Page {page.page} of {page.pages} ({page.total} tickets)")
+    else:
+        lines.append(f"Page {page.page} of {page.pages} or more (more than {page.total} tickets)")
     return "\n".join(lines)
 
 
@@ -57,6 +60,8 @@ def detail_text(detail: TicketDetail, order: str = "") -> str:
     ]
     lines += [f"  {label + ':':<20}{value}" for label, value in fields if value]
     lines.append("\nHistory:")
+    if detail.history_truncated:
+        lines.append(f"  (only the last {len(detail.history)} events)")
     for entry in detail.history:
         lines.append(
             f"  {entry.at:%Y-%m-%d %H:%M:%S}  {entry.kind:<22} {entry.actor}  "

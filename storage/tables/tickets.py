@@ -5,12 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text, true
+from sqlalchemy import (
+    CheckConstraint,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    delete,
+    event,
+    insert,
+    inspect,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind, Priority, Status
 from storage.base import Base
 from storage.tables.people import Agent, Customer, Group
+
+TAG_LENGTH = 100  # a longer tag is looked up by its first 100 characters
+VIEW = ("assignee_agent_id", "assignee_group_id")
 
 
 class Ticket(Base):
@@ -19,10 +36,17 @@ class Ticket(Base):
         CheckConstraint(
             "assignee_agent_id IS NULL OR assignee_group_id IS NULL", name="one_assignee"
         ),
-        Index(None, "status", "created_at"),
+        # the list's filters, each in the newest-first order (``storage.listing``), with the
+        # assignee columns, whose condition (an agent's view) is checked on the index entries
+        Index("ix_tickets_created_at_view", "created_at", "id", *VIEW),
+        Index("ix_tickets_status_view", "status", "created_at", "id", *VIEW),
+        Index("ix_tickets_status_priority_view", "status", "priority", "created_at", "id", *VIEW),
+        Index("ix_tickets_priority_view", "priority", "created_at", "id", *VIEW),
+        Index("ix_tickets_category_view", "category", "created_at", "id", *VIEW),
         Index(None, "customer_id", "created_at"),
-        Index(None, "assignee_agent_id"),
-        Index(None, "assignee_group_id"),
+        Index(None, "assignee_agent_id", "created_at", "id"),
+        # a group's tickets have no agent (one_assignee): (g, NULL) and (NULL, NULL) prefixes
+        Index(None, "assignee_group_id", "assignee_agent_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +81,44 @@ class Ticket(Base):
     customer: Mapped[Customer] = relationship()
     assignee_agent: Mapped[Agent | None] = relationship()
     assignee_group: Mapped[Group | None] = relationship()
+
+
+class TicketTag(Base):
+    """A ticket's tag, one row each: what the tag filter reads, in the list's order by its
+    copy of the ticket's creation time. ``Ticket.tags`` is the ticket's own list (in its
+    order); these rows follow it in the same flush (``_follow_tags``), whoever changes it."""
+
+    __tablename__ = "ticket_tags"
+    __table_args__ = (Index(None, "tag", "created_at", "ticket_id"),)
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(TAG_LENGTH), primary_key=True)
+    created_at: Mapped[datetime]  # the ticket's (never changed): a tag's tickets newest first
+
+
+def tag_key(tag: str) -> str:
+    """How a tag is kept and looked up in ``ticket_tags``."""
+    return tag.strip().lower()[:TAG_LENGTH]
+
+
+def _tag_rows(ticket: Ticket) -> list[dict[str, Any]]:
+    keys = dict.fromkeys(tag_key(t) for t in ticket.tags or ())
+    return [{"ticket_id": ticket.id, "tag": k, "created_at": ticket.created_at} for k in keys if k]
+
+
+@event.listens_for(Ticket, "after_insert")
+def _insert_tags(_mapper: Any, connection: Connection, ticket: Ticket) -> None:
+    if rows := _tag_rows(ticket):
+        connection.execute(insert(TicketTag), rows)
+
+
+@event.listens_for(Ticket, "after_update")
+def _follow_tags(_mapper: Any, connection: Connection, ticket: Ticket) -> None:
+    if not inspect(ticket).attrs.tags.history.has_changes():
+        return
+    connection.execute(delete(TicketTag).where(TicketTag.ticket_id == ticket.id))
+    if rows := _tag_rows(ticket):
+        connection.execute(insert(TicketTag), rows)
 
 
 class TicketParticipant(Base):
