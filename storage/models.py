@@ -5,7 +5,7 @@ relationship resolves whichever table a caller needs."""
 from __future__ import annotations
 
 from storage.tables.hooks import Webhook, WebhookDelivery
-from storage.tables.mail import Heartbeat, InboundMail, InboundRaw, Outbox, Timer
+from storage.tables.mail import Heartbeat, ImapMailbox, InboundMail, InboundRaw, Outbox, Timer
 from storage.tables.people import (
     Agent,
     ApiToken,
@@ -35,6 +35,7 @@ __all__ = [
     "Group",
     "GroupMember",
     "Heartbeat",
+    "ImapMailbox",
     "InboundMail",
     "InboundRaw",
     "Message",

@@ -136,3 +136,17 @@ class Heartbeat(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[datetime]
+
+
+class ImapMailbox(Base):
+    """How far the IMAP poller (or a backfill) has taken one mailbox: the folder's UIDVALIDITY
+    and the last UID committed, so that a restart neither repeats nor skips mail. A backfill goes
+    in date order, so its place is the (INTERNALDATE, UID) of the last mail it stored."""
+
+    __tablename__ = "imap_mailboxes"
+
+    mailbox: Mapped[str] = mapped_column(String(600), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    last_date: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
