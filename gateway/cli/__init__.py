@@ -34,6 +34,7 @@ for command in (
     sla.sla,
     calendar.calendar,
     tokens.token,
+    tokens.signout,
     report.report,
     webhooks.webhook,
 ):

@@ -1,4 +1,4 @@
-"""API tokens for agents: created (shown once), listed, revoked."""
+"""API tokens for agents: created (shown once), listed, revoked; and web sessions ended."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import click
 from sqlalchemy import select
 
 from gateway.cli.common import open_app
-from helpdesk.app import api_tokens, clock
+from helpdesk.app import api_tokens, clock, links
 from storage.models import Agent, ApiToken
 
 
@@ -55,3 +55,20 @@ def token_revoke(token_id: int) -> None:
             raise click.ClickException(f"no token {token_id}; see helpdesk token list")
         row.revoked_at = row.revoked_at or clock.now(app.settings)
     click.echo(f"token {token_id}: revoked")
+
+
+@click.command("signout")
+@click.argument("email")
+def signout(email: str) -> None:
+    """End every web session of the agent or customer with address EMAIL (a lost laptop, a
+    shared computer): their cookies are refused from now on. The sign-in links in their mail
+    still work; to shut an agent out, `helpdesk agent set EMAIL --active false`."""
+    email = email.strip().lower()
+    app = open_app()
+    try:
+        done = links.sign_out_address(app, email, clock.now(app.settings))
+    finally:
+        app.close()
+    if not done:
+        raise click.ClickException(f"no agent or customer has the address {email}")
+    click.echo(f"signed out {email} ({' and '.join(done)}) in every browser")

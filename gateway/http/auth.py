@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from gateway.http.errors import ApiError
 from helpdesk.app import api_tokens, clock
@@ -32,7 +34,7 @@ def app_of(request: Request) -> App:
 
 @dataclass(frozen=True)
 class Person:
-    """The caller: exactly one of the two."""
+    """The caller: one of the two (neither: nobody who may come in)."""
 
     agent: Agent | None = None
     customer: Customer | None = None
@@ -63,15 +65,25 @@ def signed_in(app: App, session: str) -> Person:
     if holder is None:
         raise ApiError(401, "sign in by the link in one of our mails, or send an API token")
     with app.reading() as db:
-        if holder.party is Party.CUSTOMER:
-            customer = db.get(Customer, holder.party_id)
-            if customer is not None and block_reason(customer, now) is None:
-                return Person(customer=customer)
-        else:
-            agent = db.get(Agent, holder.party_id)
-            if agent is not None and agent.active:
-                return Person(agent=agent)
-    raise ApiError(401, "the session is no longer valid; sign in again")
+        person = _holder_of(db, holder, now)
+    found = person.agent or person.customer
+    if found is None:
+        raise ApiError(401, "the session is no longer valid; sign in again")
+    if passes.ended(holder, found.signed_out_at):
+        raise ApiError(401, "this session ended when you signed out; sign in again")
+    return person
+
+
+def _holder_of(db: Session, holder: passes.Holder, now: datetime) -> Person:
+    """The pass's holder, if they still may come in (an active agent, a customer not blocked);
+    else nobody."""
+    if holder.party is Party.CUSTOMER:
+        customer = db.get(Customer, holder.party_id)
+        if customer is not None and block_reason(customer, now) is None:
+            return Person(customer=customer)
+        return Person()
+    agent = db.get(Agent, holder.party_id)
+    return Person(agent=agent) if agent is not None and agent.active else Person()
 
 
 def _token_holder(app: App, header: str) -> Agent:

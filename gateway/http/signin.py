@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from gateway.http.auth import CSRF_COOKIE, SESSION_COOKIE, app_of
 from gateway.http.errors import ApiError
 from gateway.http.pages import Visitor, render, visitor
-from helpdesk.app import clock
+from helpdesk.app import clock, links
 from helpdesk.domain import passes
 from helpdesk.domain.tokens import Party
 from storage.models import Agent, Customer
@@ -44,7 +44,7 @@ def signin(request: Request, t: Pass) -> RedirectResponse:
     session = passes.issue(
         app.secret,
         passes.SESSION,
-        passes.Holder(holder.party, holder.party_id, now + SESSION_LENGTH),
+        passes.Holder(holder.party, holder.party_id, now + SESSION_LENGTH, now),
     )
     answer = RedirectResponse("/", status_code=303)
     secure = request.url.scheme == "https" or app.settings.public_url.startswith("https:")
@@ -63,9 +63,15 @@ def signin(request: Request, t: Pass) -> RedirectResponse:
 
 
 @router.post("/signout", status_code=303)
-def signout() -> RedirectResponse:
-    """Ends the session in this browser (elsewhere it ends when it expires). No CSRF token is
-    asked: another site can do no more with it than sign the visitor out."""
+def signout(request: Request) -> RedirectResponse:
+    """Ends the visitor's sessions, in this browser and every other (``links.sign_out``). No
+    CSRF token is asked: another site can do no more with it than sign the visitor out."""
+    app = app_of(request)
+    now = clock.now(app.settings)
+    session = request.cookies.get(SESSION_COOKIE, "")
+    holder = passes.check(app.secret, passes.SESSION, session, now, app.previous_secrets)
+    if holder is not None:
+        links.sign_out(app, holder.party, holder.party_id, now)
     answer = RedirectResponse("/", status_code=303)
     answer.delete_cookie(SESSION_COOKIE)
     answer.delete_cookie(CSRF_COOKIE)

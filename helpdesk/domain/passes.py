@@ -1,6 +1,8 @@
 """Signed, expiring passes for the web: the sign-in link a mail carries, and the session cookie
-it is exchanged for. A pass reads ``<kind>.<party><id>.<expiry>.<mac>``: the kind (``link`` or
-``session``) is inside the MAC, so one cannot stand in for the other; the MAC is an HMAC-SHA256
+it is exchanged for. A pass reads ``<kind>.<party><id>.<issued>.<expiry>.<mac>``: the kind
+(``link`` or ``session``) is inside the MAC, so one cannot stand in for the other; the time it
+was issued (in milliseconds) is, so that signing out ends the sessions made before
+(``ended``); the MAC is an HMAC-SHA256
 (128 bits kept) with the server secret, so a pass can be neither forged nor extended, and a
 rotated-out key still verifies until its passes expire.
 """
@@ -18,7 +20,9 @@ from datetime import UTC, datetime
 from helpdesk.domain.tokens import Party
 
 LINK, SESSION, CSRF = "link", "session", "csrf"
-_PASS = re.compile(r"^(link|session)\.([ac])([0-9]{1,12})\.([0-9]{1,12})\.([a-z2-7]{26})$")
+_PASS = re.compile(
+    r"^(link|session)\.([ac])([0-9]{1,12})\.([0-9]{1,15})\.([0-9]{1,12})\.([a-z2-7]{26})$"
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Holder:
     party: Party
     party_id: int
     expires: datetime
+    issued: datetime
 
 
 def _mac(secret: bytes, payload: str) -> str:
@@ -34,7 +39,9 @@ def _mac(secret: bytes, payload: str) -> str:
 
 
 def issue(secret: bytes, kind: str, holder: Holder) -> str:
-    payload = f"{kind}.{holder.party.value}{holder.party_id}.{int(holder.expires.timestamp())}"
+    issued = int(holder.issued.timestamp() * 1000)
+    payload = f"{kind}.{holder.party.value}{holder.party_id}.{issued}"
+    payload += f".{int(holder.expires.timestamp())}"
     return f"{payload}.{_mac(secret, payload)}"
 
 
@@ -47,10 +54,16 @@ def check(
     if found is None or found[1] != kind:
         return None
     payload = text.strip().lower().rpartition(".")[0]
-    if not any(hmac.compare_digest(found[5], _mac(key, payload)) for key in (secret, *previous)):
+    if not any(hmac.compare_digest(found[6], _mac(key, payload)) for key in (secret, *previous)):
         return None
-    expires = datetime.fromtimestamp(int(found[4]), UTC)
-    return Holder(Party(found[2]), int(found[3]), expires) if expires > now else None
+    issued = datetime.fromtimestamp(int(found[4]) / 1000, UTC)
+    expires = datetime.fromtimestamp(int(found[5]), UTC)
+    return Holder(Party(found[2]), int(found[3]), expires, issued) if expires > now else None
+
+
+def ended(holder: Holder, signed_out_at: datetime | None) -> bool:
+    """Whether the pass was issued before its holder signed out (every session then ends)."""
+    return signed_out_at is not None and holder.issued <= signed_out_at
 
 
 def csrf(secret: bytes, session: str) -> str:

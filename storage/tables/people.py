@@ -27,6 +27,7 @@ class Customer(Base):
     block_reason: Mapped[str] = mapped_column(Text, default="")
     bouncing: Mapped[bool] = mapped_column(Boolean, default=False)
     bounce_reason: Mapped[str] = mapped_column(Text, default="")
+    signed_out_at: Mapped[datetime | None]  # web sessions made before have ended
 
 
 class Agent(Base):
@@ -40,6 +41,7 @@ class Agent(Base):
     created_at: Mapped[datetime]
     away_since: Mapped[datetime | None]  # absent from then until away_until (or told back)
     away_until: Mapped[datetime | None]
+    signed_out_at: Mapped[datetime | None]  # web sessions made before have ended
     digest_minutes: Mapped[int | None] = mapped_column(Integer)  # low/medium news gathered
 
     groups: Mapped[list[Group]] = relationship(secondary="group_members", back_populates="agents")

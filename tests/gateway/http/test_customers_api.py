@@ -1,5 +1,6 @@
 """Customers on the HTTP side: signed in by the link their mail carries, they see their own
-tickets without internal notes, reply and close; a write without the CSRF token is refused."""
+tickets without internal notes, reply and close; a write without the CSRF token is refused; a
+session ends for good when they sign out."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from contextlib import closing
 import httpx
 
 from tests.gateway.http.conftest import Api
+from tests.helpers import cli
 
 CY, DEE = "cy@customer.test", "dee@customer.test"
 
@@ -131,3 +133,27 @@ def test_an_agent_signs_in_by_the_link_a_signin_mail_brings(api: Api) -> None:
         assert stranger.get("/api/v1/tickets/assigned").status_code == 403
         assert stranger.get(f"/api/v1/tickets/{number}").status_code == 404
         assert stranger.get("/api/v1/tickets/my").json()["total"] == 1
+
+
+def test_signing_out_ends_the_session_in_every_browser(api: Api) -> None:
+    api.desk.send(CY, "support@example.com", "The login fails.", subject="Login")
+    with closing(signed_in(api, CY)) as browser, closing(signed_in(api, CY)) as other:
+        stolen = browser.cookies["helpdesk_session"]
+        assert browser.post("/signout").status_code == 303
+        assert "helpdesk_session" not in browser.cookies
+        refused = other.get("/api/v1/tickets/my")  # the other browser's session ended too
+        assert refused.status_code == 401 and "signed out" in refused.json()["message"]
+    with httpx.Client(base_url=api.url, timeout=30) as thief:  # a copy of the cookie
+        thief.cookies.set("helpdesk_session", stolen)
+        assert thief.get("/api/v1/tickets/my").status_code == 401
+    with closing(signed_in(api, CY)) as again:  # the link in her mail still signs her in
+        assert again.get("/api/v1/tickets/my").json()["total"] == 1
+
+
+def test_an_admin_ends_someones_sessions_from_the_command_line(api: Api) -> None:
+    api.desk.send("ann@us.test", "support@example.com", "#signin", subject="web")
+    with closing(signed_in(api, "ann@us.test")) as browser:
+        assert browser.get("/api/v1/tickets/assigned").status_code == 200
+        said = cli(api.desk.app.settings, "signout", "Ann@us.test")
+        assert "signed out ann@us.test (agent)" in said
+        assert browser.get("/api/v1/tickets/assigned").status_code == 401
