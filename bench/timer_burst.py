@@ -23,16 +23,9 @@ from pathlib import Path
 
 import populate
 import redis
-from common import (
-    REDIS_URL,
-    Child,
-    Children,
-    base_env,
-    cpu_seconds,
-    percentile,
-    spread,
-    start_workers,
-)
+from addresses import REDIS_URL
+from figures import percentile, spread
+from processes import Child, Children, base_env, cpu_seconds, start_workers
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from helpdesk.domain import timers as kinds
@@ -42,7 +35,7 @@ from storage.db import reading
 from storage.models import Heartbeat, Outbox, Ticket, TicketEvent, Timer
 
 BREACH = populate.FIRST_RESPONSE_BREACH
-RECONCILE = "reconcile"  # workers.actors.RECONCILE (see notify.py for why it is not imported)
+RECONCILE = "reconcile"  # workers.actors.RECONCILE (notify_database.py: why not imported)
 POLL_S = 0.1
 
 

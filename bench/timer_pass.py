@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-RECONCILE = "reconcile"  # workers.actors.RECONCILE (see notify.py for why it is not imported)
+RECONCILE = "reconcile"  # workers.actors.RECONCILE (notify_database.py: why not imported)
 WARM_UP = 2  # untimed passes first: connections, caches
 
 

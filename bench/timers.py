@@ -43,17 +43,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import populate
-from common import (
-    Database,
-    fresh_database,
-    helpdesk_env,
-    percentile,
-    run_helpdesk,
-    run_script,
-    scratch_dir,
-    setup_summary,
-    verdict,
-)
+from databases import Database, database_kinds, each_database, fresh_database, helpdesk_env
+from figures import percentile, setup_summary, verdict
+from processes import run_helpdesk, run_script
 from sqlalchemy import Engine, func, select
 from timer_burst import Burst, Workers, measure_lateness
 from timer_pass import measure_passes
@@ -175,14 +167,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.lead is None:
         args.lead = 1.5 * args.reconcile_seconds
     options = Options(**vars(args))
-    kinds = ["sqlite", "postgresql"] if options.database == "both" else [options.database]
     print(setup_summary(), flush=True)
-    with scratch_dir("helpdesk-bench-timers-", keep=options.keep) as workdir:
-        for kind in kinds:
-            try:
-                run_database(kind, options, workdir)
-            except Exception as exc:  # a measurement, not a test: report and go on
-                print(f"  {kind}: not measured: {type(exc).__name__}: {exc}")
+    each_database(
+        database_kinds(options.database),
+        "helpdesk-bench-timers-",
+        options.keep,
+        lambda kind, workdir: run_database(kind, options, workdir),
+    )
     return 0
 
 
