@@ -45,12 +45,20 @@ from pathlib import Path
 import api_load
 import populate
 import psycopg
-from addresses import PG_ADMIN_URL
 from api_cases import LIST_CASES, SHOW_CASES, Caller, Client, Sample, Timed, measure, paths
 from api_data import SPAN, long_id
-from databases import Database, helpdesk_env
-from figures import percentile, setup_summary, verdict
-from processes import Children, helpdesk, run_script, scratch_dir
+from common import (
+    PG_ADMIN_URL,
+    Children,
+    Database,
+    helpdesk,
+    helpdesk_env,
+    percentile,
+    run_script,
+    scratch_dir,
+    setup_summary,
+    verdict,
+)
 from sqlalchemy import Engine, func, select, text
 
 from helpdesk.app import api_tokens
