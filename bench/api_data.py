@@ -53,7 +53,7 @@ COLUMNS = {
         "agent_active_at escalated_at team_turn_at created_at updated_at first_responded_at "
         "resolved_at closed_at"
     ),
-    "ticket_tags": "ticket_id tag created_at",
+    "ticket_tags": "ticket_id tag created_at assignee_agent_id assignee_group_id",
     "ticket_participants": "ticket_id customer_id",
     "messages": (
         "id ticket_id kind author_kind author_email customer_id agent_id body content_hash "

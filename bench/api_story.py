@@ -291,17 +291,17 @@ class Play:
             other = gen.rng.randint(1, gen.customers)
             if other != s.customer_id:
                 self.rows["ticket_participants"].append((s.ticket_id, other))
+        agent_id = w.agent[0] if w.agent else None
+        group_id = w.group[0] if w.group else None
         for tag in s.tags:
-            self.rows["ticket_tags"].append(
-                (s.ticket_id, tag, self.s.created.isoformat(" ", "microseconds"))
-            )
+            at = self.s.created.isoformat(" ", "microseconds")
+            self.rows["ticket_tags"].append((s.ticket_id, tag, at, agent_id, group_id))
         updated = max(self.t, s.created + (w.steps[-1][0] if w.steps else timedelta()))
         return {
             "id": s.ticket_id, "number": number, "subject": self.subject,
             "description": self.description, "status": s.status, "priority": s.priority,
             "category": s.category, "customer_id": s.customer_id,
-            "assignee_agent_id": w.agent[0] if w.agent else None,
-            "assignee_group_id": w.group[0] if w.group else None,
+            "assignee_agent_id": agent_id, "assignee_group_id": group_id,
             "tags": "[" + ", ".join(f'"{t}"' for t in s.tags) + "]",
             "external_ref": f"ORDER-{self.n}" if self.n % 10 == 0 else "",
             "linked_ticket_id": None,

@@ -227,7 +227,7 @@ PLANNER_STATS = {
         "1000000 100000 50000 1 1"
     ),
     ("tickets", "sqlite_autoindex_tickets_1"): "1000000 1",
-    ("ticket_tags", "ix_ticket_tags_tag_created_at_ticket_id"): "600000 10000 1 1",
+    ("ticket_tags", "ix_ticket_tags_view"): "600000 10000 1 1 1 1",
     ("ticket_tags", "sqlite_autoindex_ticket_tags_1"): "600000 2 1",
     ("customers", "sqlite_autoindex_customers_1"): "700000 1",
 }

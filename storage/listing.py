@@ -20,12 +20,12 @@ from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import Session
 
 from helpdesk.domain.vocabulary import Priority
-from storage.models import Ticket
 from storage.ticket_filter import (
     TicketFilter,
     beside_the_view,
     filtered,
     order_columns,
+    source,
     view_parts,
 )
 
@@ -79,14 +79,28 @@ def _merged(
     session: Session, where: TicketFilter, offset: int, limit: int, newest: bool
 ) -> list[int]:
     created, key = order_columns(where)
+    order = (created.desc(), key.desc()) if newest else (created, key)
     arms = [
-        _branch(select(key.label("id"), created.label("at")).select_from(Ticket), part)
+        _branch(select(key.label("id"), created.label("at")).select_from(source(part.where)), part)
         for part in parts(where)
     ]
-    query: Any = arms[0] if len(arms) == 1 else union_all(*arms)
-    at, number = query.selected_columns.at, query.selected_columns.id
-    order = (at.desc(), number.desc()) if newest else (at, number)
-    return list(session.scalars(query.order_by(*order).offset(offset).limit(limit)))
+    query: Any
+    if len(arms) == 1:
+        query = arms[0].order_by(*order)
+    elif session.get_bind().dialect.name == "sqlite":  # MERGE (UNION ALL) of ordered walks
+        query = union_all(*arms)
+        at, number = query.selected_columns.at, query.selected_columns.id
+        query = query.order_by(*((at.desc(), number.desc()) if newest else (at, number)))
+    else:
+        # PostgreSQL: each part ordered and cut on its own. Ordered as a whole, the parts were
+        # read in full and sorted (a million tickets for resolved+closed, 0.1 s) rather than
+        # merged (Merge Append); cut, each is read from its index, as far as the page needs.
+        # SQLite would materialise and sort such parts: there the whole is merged as it is.
+        cut = [arm.order_by(*order).limit(offset + limit).subquery() for arm in arms]
+        merged = union_all(*(select(part.c.id, part.c.at) for part in cut)).subquery()
+        by = (merged.c.at.desc(), merged.c.id.desc()) if newest else (merged.c.at, merged.c.id)
+        query = select(merged.c.id).order_by(*by)
+    return list(session.scalars(query.offset(offset).limit(limit)))
 
 
 def _branch(query: Select[Any], part: Part) -> Select[Any]:
@@ -99,7 +113,7 @@ def count_to(session: Session, where: TicketFilter, bound: int) -> tuple[int, bo
     An agent's whole view is counted from the assignee indexes (``MULTI-INDEX OR`` on SQLite,
     ``BitmapOr`` on PostgreSQL); with another filter, on that filter's index."""
     key = order_columns(where)[1]
-    query = filtered(select(key).select_from(Ticket), where, walk=beside_the_view(where))
+    query = filtered(select(key).select_from(source(where)), where, walk=beside_the_view(where))
     matching = query.limit(bound + 1).subquery()
     counted = session.scalar(select(func.count()).select_from(matching)) or 0
     return min(counted, bound), counted <= bound

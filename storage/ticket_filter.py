@@ -49,6 +49,14 @@ def order_columns(where: TicketFilter) -> tuple[Any, Any]:
     return Ticket.created_at, Ticket.id
 
 
+def source(where: TicketFilter) -> Any:
+    """What a list is read from: the tag's rows alone when nothing else is asked of the ticket
+    (the tag, the time, an agent's view: all copied there), else the tickets."""
+    alone = TicketFilter(tag=where.tag, viewer=where.viewer)
+    on_tags = replace(where, created_from=None, created_to=None) == alone
+    return TicketTag if where.tag and on_tags else Ticket
+
+
 def filtered(query: Select[Any], where: TicketFilter, walk: bool = False) -> Select[Any]:
     """``query`` (on ``tickets``) narrowed to ``where``. With ``walk``, the viewer's condition
     is written so that no index is looked up for it (``+ 0``): the tickets are read from the
@@ -63,7 +71,9 @@ def filtered(query: Select[Any], where: TicketFilter, walk: bool = False) -> Sel
         query = query.where(Ticket.priority == where.priority)
     if where.category:
         query = query.where(Ticket.category == where.category.lower())
-    if where.tag:
+    if where.tag and source(where) is TicketTag:
+        query = query.where(TicketTag.tag == tag_key(where.tag))
+    elif where.tag:
         query = query.join(
             TicketTag, and_(TicketTag.ticket_id == Ticket.id, TicketTag.tag == tag_key(where.tag))
         )
@@ -78,7 +88,7 @@ def filtered(query: Select[Any], where: TicketFilter, walk: bool = False) -> Sel
     if where.assignee:
         query = query.where(_by_assignee(where.assignee.strip()))
     if where.viewer is not None:
-        query = query.where(or_(*view_parts(where.viewer, walk)))
+        query = query.where(or_(*view_parts(where.viewer, walk, source(where))))
     return query
 
 
@@ -87,11 +97,12 @@ def beside_the_view(where: TicketFilter) -> bool:
     return replace(where, viewer=None) != TicketFilter()
 
 
-def view_parts(viewer: Viewer, walk: bool = False) -> list[Any]:
+def view_parts(viewer: Viewer, walk: bool = False, table: Any = Ticket) -> list[Any]:
     """What an agent sees, in disjoint parts (a ticket has one assignee at most): their own
-    tickets, each of their groups', the unassigned."""
-    agent: Any = Ticket.assignee_agent_id
-    group: Any = Ticket.assignee_group_id
+    tickets, each of their groups', the unassigned; on ``table``'s assignee columns (the
+    tickets', or the tag rows' copies)."""
+    agent: Any = table.assignee_agent_id
+    group: Any = table.assignee_group_id
     if walk:
         agent, group = agent + 0, group + 0
     mine = [agent == viewer.agent_id]

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from helpdesk.app.runtime import App
 from helpdesk.domain.vocabulary import AuthorKind, EventKind
 from storage import queries
-from storage.models import Customer, Ticket, TicketEvent, TicketTag
-from storage.queries import TicketFilter, list_tickets, ticket_detail
+from storage.models import Agent, Customer, Group, Ticket, TicketEvent, TicketTag
+from storage.queries import TicketFilter, Viewer, list_tickets, ticket_detail
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -68,6 +68,40 @@ def test_the_tag_rows_follow_the_tickets_tags_whoever_sets_them(app: App) -> Non
     assert numbers(app, TicketFilter(tag="Login")) == ["TKT-000000"]
     assert numbers(app, TicketFilter(tag="vip")) == ["TKT-000001"]
     assert numbers(app, TicketFilter(tag="refund")) == ["TKT-000001", "TKT-000000"]
+
+
+def test_an_agents_tag_list_follows_reassignment(app: App) -> None:
+    """The tag rows carry copies of the assignee, so that an agent's view of a tag is read
+    from the tag's index: a copy left behind would show a ticket to the wrong agent."""
+    mine, theirs, nobodys = tickets(app, 3, tags=["vip"])
+    with app.sessions.begin() as session:
+        ann = Agent(email="ann@us.test", name="Ann", created_at=START)
+        bob = Agent(email="bob@us.test", name="Bob", created_at=START)
+        billing = Group(name="billing", created_at=START)
+        session.add_all([ann, bob, billing])
+        session.flush()
+        ann_id, billing_id = ann.id, billing.id
+        ticket = session.get(Ticket, mine)
+        other = session.get(Ticket, theirs)
+        assert ticket is not None and other is not None
+        ticket.assignee_agent = ann  # by the relationship
+        other.assignee_agent_id = bob.id  # by the column
+    ann_view = TicketFilter(tag="VIP", viewer=Viewer(ann_id, frozenset({billing_id})))
+    assert numbers(app, ann_view) == ["TKT-000002", "TKT-000000"]  # hers and nobody's
+    with app.sessions.begin() as session:
+        ticket = session.get(Ticket, mine)
+        other = session.get(Ticket, theirs)
+        unassigned = session.get(Ticket, nobodys)
+        assert ticket is not None and other is not None and unassigned is not None
+        ticket.assignee_agent_id = None  # given to a group she is not in: hidden from her
+        ticket.assignee_group = Group(name="other", created_at=START)
+        other.assignee_agent = None  # to her group: shown to her
+        other.assignee_group_id = billing_id
+        unassigned.assignee_agent_id = ann_id
+    assert numbers(app, ann_view) == ["TKT-000002", "TKT-000001"]
+    with app.sessions() as session:
+        page = list_tickets(session, ann_view)
+        assert (page.total, page.total_exact) == (2, True)
 
 
 def test_a_total_is_exact_up_to_the_limit_and_a_lower_bound_beyond(
