@@ -19,7 +19,8 @@ Per database:
    ``queue-1``) and one for the supervisor.
 3. **The requests** (``api_cases.py``): for each case and caller, ``--requests`` requests (after
    ten untimed) one after another on one keep-alive connection, each drawing its own query:
-   ``GET /api/v1/tickets`` with each filter, the urgency order and a deep page, and ``GET
+   ``GET /api/v1/tickets`` with each filter, the urgency order and a deep page (the deepest
+   pages there are: ``storage.queries.MAX_DEPTH``), and ``GET
    /api/v1/tickets/{number}`` (a ticket the caller may see, and the one with 10,000 events). Then
    ``/healthz`` of the same server, the trivial endpoint: each case's requests/s is printed with
    its ratio to that of ``/healthz``.

@@ -10,7 +10,7 @@ import click
 from gateway.cli.common import open_app
 from helpdesk.app import clock, orders, views
 from helpdesk.domain.vocabulary import Priority, Status
-from storage.queries import TicketFilter, list_tickets, ticket_detail
+from storage.queries import PageTooDeep, TicketFilter, list_tickets, ticket_detail
 
 
 @click.group()
@@ -44,7 +44,10 @@ def tickets_list(
     )
     app = open_app()
     with app.sessions() as session:
-        result = list_tickets(session, where, page, limit)
+        try:
+            result = list_tickets(session, where, page, limit)
+        except PageTooDeep as exc:
+            raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2))
     else:

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from helpdesk.domain.commands.base import Why
 from helpdesk.domain.commands.grammar import Problem
+from storage.queries import PageTooDeep
 
 log = logging.getLogger("helpdesk.http")
 CODES = {
@@ -63,6 +64,10 @@ def install(api: FastAPI, page: Page) -> None:
     @api.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
         return answer(request, exc.status, exc.message, exc.code)
+
+    @api.exception_handler(PageTooDeep)
+    async def too_deep(request: Request, exc: PageTooDeep) -> Response:
+        return answer(request, 400, str(exc), "PAGE_TOO_DEEP")
 
     @api.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -31,7 +31,7 @@ from storage.comments import comment_by_id, comments
 from storage.queries import TicketFilter, list_tickets, ticket_detail
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": schemas.Error} for code in (401, 403, 404, 409, 422)
+    code: {"model": schemas.Error} for code in (400, 401, 403, 404, 409, 422)
 }
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=ERRORS)
 Page = Annotated[int, Query(ge=1, le=100_000)]

@@ -115,6 +115,9 @@ def test_filters_pages_and_order(api: Api) -> None:
         assert [t["number"] for t in by_customer["tickets"]] == [numbers[1]]
         bad = client.get("/api/v1/tickets", params={"status": "sleeping"})
         assert bad.status_code == 422
+        deep = client.get("/api/v1/tickets", params={"limit": 100, "page": 101})
+        assert deep.status_code == 400 and deep.json()["error"] == "PAGE_TOO_DEEP"
+        assert client.get("/api/v1/tickets", params={"limit": 100, "page": 100}).status_code == 200
 
 
 def test_a_status_change_by_api_is_the_same_change_as_by_mail(api: Api) -> None:
