@@ -221,7 +221,7 @@ PLANNER_STATS = {
     ("tickets", "ix_tickets_status_priority_view"): "1000000 2000 500 1 1 1 1",
     ("tickets", "ix_tickets_priority_view"): "1000000 250000 1 1 1 1",
     ("tickets", "ix_tickets_category_view"): "1000000 200000 1 1 1 1",
-    ("tickets", "ix_tickets_customer_id_created_at"): "1000000 2 1",
+    ("tickets", "ix_tickets_customer_view"): "1000000 2 1 1 1 1",
     ("tickets", "ix_tickets_assignee_agent_id_created_at_id"): "1000000 20000 1 1",
     ("tickets", "ix_tickets_assignee_group_id_assignee_agent_id_created_at_id"): (
         "1000000 100000 50000 1 1"

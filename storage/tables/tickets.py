@@ -43,7 +43,7 @@ class Ticket(Base):
         Index("ix_tickets_status_priority_view", "status", "priority", "created_at", "id", *VIEW),
         Index("ix_tickets_priority_view", "priority", "created_at", "id", *VIEW),
         Index("ix_tickets_category_view", "category", "created_at", "id", *VIEW),
-        Index(None, "customer_id", "created_at"),
+        Index("ix_tickets_customer_view", "customer_id", "created_at", "id", *VIEW),
         Index(None, "assignee_agent_id", "created_at", "id"),
         # a group's tickets have no agent (one_assignee): (g, NULL) and (NULL, NULL) prefixes
         Index(None, "assignee_group_id", "assignee_agent_id", "created_at", "id"),

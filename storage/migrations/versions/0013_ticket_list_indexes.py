@@ -1,6 +1,6 @@
 """The ticket list at a million tickets: an index per filter in the newest-first order, with the
-assignee columns (an agent's view is checked on the index), replacing the status and the bare
-assignee indexes; the tags as rows of their own (``ticket_tags``, with the ticket's creation
+assignee columns (an agent's view is checked on the index), replacing the status, the customer and
+the bare assignee indexes; the tags as rows of their own (``ticket_tags``, with the ticket's creation
 time and assignee, filled from every ticket's list) for the tag filter
 
 Revision ID: 0013
@@ -28,6 +28,7 @@ INDEXES = {
     "ix_tickets_status_priority_view": ["status", "priority", "created_at", "id", *VIEW],
     "ix_tickets_priority_view": ["priority", "created_at", "id", *VIEW],
     "ix_tickets_category_view": ["category", "created_at", "id", *VIEW],
+    "ix_tickets_customer_view": ["customer_id", "created_at", "id", *VIEW],
     "ix_tickets_assignee_agent_id_created_at_id": ["assignee_agent_id", "created_at", "id"],
     "ix_tickets_assignee_group_id_assignee_agent_id_created_at_id": [
         "assignee_group_id",
@@ -38,6 +39,7 @@ INDEXES = {
 }
 REPLACED = {
     "ix_tickets_status_created_at": ["status", "created_at"],
+    "ix_tickets_customer_id_created_at": ["customer_id", "created_at"],
     "ix_tickets_assignee_agent_id": ["assignee_agent_id"],
     "ix_tickets_assignee_group_id": ["assignee_group_id"],
 }
