@@ -15,7 +15,6 @@ import contextlib
 import random
 import time
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -140,11 +139,10 @@ class Burst:
         return [at - self.due.timestamp() for at in self.seen.values()]
 
     @property
-    def by_reconciler(self) -> int:
-        """Rows fired by a reconciler pass: they share its one ``now``, an armed message's
-        ``fired_at`` is its own."""
-        shared = Counter(self.fired_at.values())
-        return sum(n for n in shared.values() if n > 1)
+    def transactions(self) -> int:
+        """The transactions that fired them: one writes one ``fired_at`` for all its timers
+        (``helpdesk.app.firing``), whether an armed message or a reconciler pass ran it."""
+        return len(set(self.fired_at.values()))
 
     @property
     def p99(self) -> float:
@@ -161,8 +159,8 @@ class Burst:
         return [
             f"  {label}: {len(self.fired_at)} of {self.count} fired"
             + ("" if self.complete else " (INCOMPLETE: timed out)")
-            + f", the last seen {last:.2f} s after the due time ({rate}); {self.by_reconciler} "
-            "by a reconciler pass, the others by their armed message",
+            + f", the last seen {last:.2f} s after the due time ({rate}), in "
+            f"{self.transactions} transactions",
             f"    fired_at - due:                             {spread(late)}"
             + (f"; EARLY by {-early:.3f} s" if early < 0 else ""),
             f"    seen FIRED by a poller - due (upper bound): {spread(seen)}",

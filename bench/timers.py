@@ -22,10 +22,10 @@ agents in 3 groups, a supervisor and an admin):
    interval. ``--baseline-due`` tickets and then ``--due`` tickets have their first response
    fall due at one instant, ``--lead`` seconds ahead (1.5 reconcile intervals: a pass arms them
    before): each as if opened one first-response target earlier, its warning fired, its breach
-   the pending timer. The timers' ``fired_at`` minus their due time gives the lateness (for rows
-   a reconciler pass fired, ``fired_at`` is the start of that pass: they share one value, and
-   are counted); a poller noting when each FIRED row became visible gives an upper bound (+100
-   ms). Every breach must have fired and written its alerts (``agent/sla_alert`` outbox rows, an
+   the pending timer. The timers' ``fired_at`` minus their due time gives the lateness (a
+   transaction writes one ``fired_at`` for all it fires: the transactions are counted); a
+   poller noting when each FIRED row became visible gives an upper bound (+100 ms). Every
+   breach must have fired and written its alerts (``agent/sla_alert`` outbox rows, an
    ``sla_breached`` event). Printed: p50/p99/max, the workers' CPU per timer, and the p99 ratio
    burst/baseline. Target: p99 <= 2 s.
 
