@@ -7,11 +7,14 @@ took 40 s) and used the matched text as a replacement template (a backslash in a
 and its "Sent from my ..." rule also took "Sent from my desk, ..." for a signature. A forwarded
 mail is content, not history: what follows a forward marker is kept whole.
 
-Quote headers are also read in German and French ("Am <date> schrieb <name>:", "Le <date>, <name>
-a écrit :"; Outlook's "Von:/Gesendet:/An:/Betreff:" and "De :/Envoyé :/À :/Objet :"), and an
-Outlook header is a block of two or more such fields, so a lone "Subject: ..." or "Date: ..." in
+Attribution lines are read in many languages (``attribution``: English, German, French, Spanish,
+Portuguese, Dutch, Italian, Polish, Russian, Japanese, Chinese), and an Outlook header is a
+block of two or more of its fields in any of them, so a lone "Subject: ..." or "Date: ..." in
 the sender's own words is not taken for one. All are plain string tests or anchored regexes
 without nested quantifiers: nothing to backtrack on a long line.
+
+A mail whose new words come to nothing (all of it quoted, or taken for a signature) is not
+stored empty: ``kept_whole`` keeps its text, unquoted, below a note saying so.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from email_reply_parser import EmailMessage
 
+from helpdesk.domain.mail import attribution
 from helpdesk.domain.mail.message import ParsedMail
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg|tr)(\[\d+\])?\s*:\s*)+", re.I)
@@ -34,36 +38,37 @@ _FORWARD_MARKER = re.compile(
 )
 _OUTLOOK_MARKER = re.compile(r"^\s*(?:-{2,}\s*original message\s*-{2,}|_{10,})\s*$", re.I)
 _OUTLOOK_RULE = re.compile(r"([^\n])(?=\n ?[_-]{7,})")
-_HEADER_START = re.compile(r"^\s*(?:On|Am|Le)\s")
 _HEADER_LINES = 4
 _HEADER_FIELD = re.compile(
-    r"^\*?(?:From|Sent|To|Subject|Date|Cc|Von|Gesendet|An|Betreff|Datum|De|Envoyé|À|Objet)"
-    r"\*?\s?:\*?\s.+"
+    rf"^\*?(?:{attribution.OUTLOOK_FIELDS})\*?(?:\s?:\*?\s|\s?\uff1a\*?\s?)\S", re.IGNORECASE
 )
+_QUOTED = re.compile(r"^ *>")
+_COLONS = (":", "\uff1a")  # the full-width one in Chinese and Japanese
+is_attribution = attribution.is_attribution
 
 
-def is_attribution(line: str) -> bool:
-    """An "On <date>, <name> wrote:" line, or the German "Am <date> schrieb <name>:" or the
-    French "Le <date>, <name> a écrit :". The German and French ones need a digit (the date):
-    "Am ..." and "Le ..." open ordinary sentences."""
-    text = " ".join(line.split())
-    if not text.endswith(":"):
-        return False
-    head = text[:-1].rstrip()
-    if text.startswith("On "):
-        return head.endswith("wrote")
-    if not any(char.isdigit() for char in text):
-        return False
-    if text.startswith("Am "):
-        return " schrieb " in text
-    return text.startswith("Le ") and head.endswith(" a écrit")
+def _below(lines: list[str], index: int) -> str:
+    """The first line with words after ``index`` (a few lines at most: blank ones between)."""
+    for line in lines[index + 1 : index + 4]:
+        if line.strip():
+            return line
+    return ""
 
 
-class _Attribution:
-    """The library's QUOTE_HDR_REGEX, as ``is_attribution``; the library tests ``is not None``."""
+class _Attributions:
+    """The library's QUOTE_HDR_REGEX, per mail: an attribution line (``attribution``), or a
+    date and address line right above a quote. The library tests ``is not None``."""
+
+    def __init__(self, lines: list[str]) -> None:
+        below = [_below(lines, index) for index in range(len(lines))]
+        self.lines = {
+            line
+            for line, next_words in zip(lines, below, strict=True)
+            if attribution.dated_address(line, next_words)
+        }
 
     def match(self, line: str) -> bool | None:
-        return True if is_attribution(line) else None
+        return True if line in self.lines or is_attribution(line) else None
 
 
 class _HeaderLines:
@@ -88,7 +93,6 @@ class _Reply(EmailMessage):  # type: ignore[misc]
     """email_reply_parser's scanner with a linear ``read`` and an anchored signature rule."""
 
     SIG_REGEX = re.compile(r"(--|__|-\w)|(^Sent from my(\s+[\w-]+){1,4}$)")
-    QUOTE_HDR_REGEX = _Attribution()
     text: str
     lines: list[str]
     fragments: list[Any]
@@ -99,6 +103,7 @@ class _Reply(EmailMessage):  # type: ignore[misc]
         self.text = _OUTLOOK_RULE.sub("\\1\n", join_quote_headers(self.text))
         lines = self.text.split("\n")
         self.HEADER_REGEX = _HeaderLines(lines)
+        self.QUOTE_HDR_REGEX = _Attributions(lines)
         self.lines = lines[::-1]
         for line in self.lines:
             self._scan_line(line)
@@ -108,8 +113,8 @@ class _Reply(EmailMessage):  # type: ignore[misc]
 
 
 def join_quote_headers(text: str) -> str:
-    """An "On <date>, <name>\n<address> wrote:" header (or its German or French form) folded
-    over lines becomes one line."""
+    """An "On <date>, <name>\n<address> wrote:" line (in any language of ``attribution``)
+    folded over lines becomes one line."""
     lines, out, index = text.split("\n"), [], 0
     while index < len(lines):
         end = _header_end(lines, index)
@@ -122,15 +127,24 @@ def join_quote_headers(text: str) -> str:
 
 
 def _header_end(lines: list[str], start: int) -> int:
-    """The last line of a quote header folded from ``start``; ``start`` when there is none."""
-    if not _HEADER_START.match(lines[start]):
+    """The last line of a quote header folded from ``start``; ``start`` when there is none.
+    A header with no verb (``attribution.dated_address``) opens with its date."""
+    first = lines[start].rstrip()
+    if not first or first.endswith(_COLONS) or _QUOTED.match(first):
         return start
-    for index in range(start, min(start + _HEADER_LINES, len(lines))):
-        if not lines[index].strip():
-            break
-        if is_attribution(" ".join(part.strip() for part in lines[start : index + 1])):
+    dated = any(char.isdigit() for char in first)
+    for index in range(start + 1, min(start + _HEADER_LINES, len(lines))):
+        line, below = lines[index], _below(lines, index)
+        if not line.strip() or _QUOTED.match(line) or _is_header(line, below):
+            break  # a blank line or a quote ends it; a header of its own starts below
+        joined = " ".join(part.strip() for part in lines[start : index + 1])
+        if is_attribution(joined) or (dated and attribution.dated_address(joined, below)):
             return index
     return start
+
+
+def _is_header(line: str, below: str) -> bool:
+    return is_attribution(line) or attribution.dated_address(line, below)
 
 
 def split_forward(text: str, forwarded: bool = False) -> tuple[str, str]:
@@ -182,4 +196,15 @@ def tidy(mail: ParsedMail, text: str | None = None) -> Cleaned:
     """Pure: ``text`` is what the commands stage left of an agent's mail, None for the mail's
     own text (then the processor can run it ahead, in a decoding process)."""
     body = new_text(mail.text if text is None else text, is_forward(mail.subject))
+    return Cleaned(body, content_hash(mail.subject, body))
+
+
+WHOLE_NOTE = "[No new text was found above the quoted mail; the whole mail follows.]"
+_QUOTE_MARKS = re.compile(r"^(?:[ \t]*>)+[ \t]?", re.MULTILINE)
+
+
+def kept_whole(mail: ParsedMail, text: str) -> Cleaned:
+    """A mail whose new words came to nothing: its whole ``text``, the quote marks taken off,
+    below ``WHOLE_NOTE``, rather than an empty message."""
+    body = f"{WHOLE_NOTE}\n\n{_QUOTE_MARKS.sub('', text.replace(chr(13), '')).strip()}"
     return Cleaned(body, content_hash(mail.subject, body))
