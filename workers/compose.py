@@ -1,5 +1,6 @@
 """An outbox row, rendered, becomes a MIME mail with the headers that keep threads together.
 
+``Thread-Index`` and ``Thread-Topic`` are Outlook's: it threads by them, not by ``References``.
 ``Reply-To`` and the envelope sender are ``support+<token>@…`` signed for this recipient and
 ticket (see ``workers.delivery.Deliverer``), so the answer (or a bounce) finds its ticket.
 Every header value is checked for CR/LF.
@@ -92,6 +93,8 @@ class Draft:
     html: str
     attachments: tuple[Attachment, ...] = ()
     subject_prefix: str = ""  # what the mail is about before the ticket: "SLA breach:"
+    thread_index: str = ""  # Outlook's threading (``helpdesk.domain.mail.thread_index``)
+    thread_topic: str = ""
 
 
 def subject_line(draft: Draft) -> str:
@@ -132,6 +135,10 @@ def compose(draft: Draft, support_address: str, display_name: str) -> Message:
         message["References"] = checked(" ".join(draft.references))
     if draft.ticket_number:
         message["X-Helpdesk-Ticket"] = checked(draft.ticket_number)
+    if draft.thread_index:
+        message["Thread-Index"] = checked(draft.thread_index)
+    if draft.thread_index and draft.thread_topic:
+        message["Thread-Topic"] = _encoded("Thread-Topic", draft.thread_topic)
     if draft.template in AUTO_REPLIED:
         message["Auto-Submitted"] = "auto-replied"
     elif draft.audience == Audience.AGENT or draft.template != Template.CUSTOMER_AGENT_REPLY:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.app import webhooks
 from helpdesk.app.answer_limits import AnswerLimits
+from helpdesk.app.notifications_thread import Threads
 from helpdesk.app.settings import Settings
 from helpdesk.app.template_context import Recipient, message_id_for, template_context
 from helpdesk.app.unit_of_work import active_agents, answerable, present_agents, unit
@@ -45,6 +46,7 @@ class Planner:
         self.domain = settings.support_addresses[0].rpartition("@")[2]
         self._firsts: dict[Ticket, Message | None] = {}
         self.limits = AnswerLimits(session, settings, now)
+        self.threads = Threads(session, self.domain, now)
 
     def plan(self, events: Iterable[TicketEvent], *, automated: bool = False) -> list[Outbox]:
         rows: list[Outbox] = []
@@ -185,8 +187,11 @@ class Planner:
         if in_reply_to:
             context["references"] = [*context["references"], in_reply_to]
         context.update(extra)
+        message_id = message_id_for(ticket.number if ticket else "direct", self.domain)
+        if ticket is not None:
+            context.update(self.threads.headers(ticket, message_id))
         row = Outbox(
-            message_id=message_id_for(ticket.number if ticket else "direct", self.domain),
+            message_id=message_id,
             ticket=ticket,
             template=template,
             recipient=recipient.email,
@@ -280,17 +285,17 @@ class Planner:
         audience = template.audience
         if audience is Audience.CUSTOMER and message and message.kind is not MessageKind.PUBLIC:
             raise ValueError(f"refusing to put a {message.kind.value} message in a customer mail")
+        message_id = message_id_for(ticket.number, self.domain)
+        context = template_context(ticket, recipient, self._first_message(ticket), message, event)
         return Outbox(
-            message_id=message_id_for(ticket.number, self.domain),
+            message_id=message_id,
             ticket=ticket,
             event=event,
             quoted=message,
             template=template,
             recipient=recipient.email,
             audience=audience,
-            context=template_context(
-                ticket, recipient, self._first_message(ticket), message, event
-            ),
+            context=context | self.threads.headers(ticket, message_id),
             next_attempt_at=self.now,
             created_at=self.now,
         )

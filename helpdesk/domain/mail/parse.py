@@ -10,12 +10,13 @@ as U+FFFD. Encoded words (RFC 2047) and parameters (RFC 2231) are decoded here, 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime, unquote
 
+from helpdesk.domain.mail import tnef
 from helpdesk.domain.mail.charsets import (
     POLICY,
     clean_header,
@@ -53,9 +54,6 @@ CLASSIFY_HEADERS = (
     "x-loop",
     "x-failed-recipients",
 )
-
-
-# --- bytes and charsets --------------------------------------------------------------------
 
 
 # --- headers -------------------------------------------------------------------------------
@@ -107,8 +105,12 @@ def _filename(part: Message) -> str:
         name = _rfc2231_text(value[0], unquote(value[2]))
     else:
         name = decode_header_value(value or "")
-    name = CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
-    name = _shorten(name, 255)
+    return _clean_name(name)
+
+
+def _clean_name(name: str) -> str:
+    """A file name without any directory or control character, of at most 255 characters."""
+    name = _shorten(CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(), 255)
     return name if name not in ("", ".", "..") else ""
 
 
@@ -151,6 +153,7 @@ class _Walk:
     report: list[str] = field(default_factory=list)
     report_type: str = ""
     defects: list[str] = field(default_factory=list)
+    outlook: list[tnef.Unpacked] = field(default_factory=list)  # winmail.dat, unpacked
 
 
 def _leaf(part: Message, walk: _Walk) -> None:
@@ -163,8 +166,28 @@ def _leaf(part: Message, walk: _Walk) -> None:
         (walk.html if ctype == "text/html" else walk.plain).append(_payload_text(part))
         return
     payload = part.get_payload(decode=True)
-    if isinstance(payload, bytes):
+    if isinstance(payload, bytes) and tnef.is_tnef(ctype, _filename(part)):
+        _winmail(part, ctype, payload, walk)
+    elif isinstance(payload, bytes):
         walk.attachments.append(_attachment(part, ctype, payload))
+
+
+def _winmail(part: Message, ctype: str, payload: bytes, walk: _Walk) -> None:
+    """Outlook's files and body from its TNEF container; the container itself only when
+    nothing could be read from it."""
+    try:
+        unpacked = tnef.unpack(payload)
+    except ValueError as exc:
+        walk.defects.append(f"winmail.dat not unpacked: {exc}")
+        unpacked = tnef.Unpacked(())
+    if not (unpacked.attachments or unpacked.text.strip() or unpacked.html.strip()):
+        walk.attachments.append(_attachment(part, ctype, payload))
+        return
+    walk.outlook.append(unpacked)
+    walk.attachments += [
+        replace(item, filename=_clean_name(item.filename) or "attachment.bin")
+        for item in unpacked.attachments
+    ]
 
 
 def _attachment(part: Message, ctype: str, content: bytes) -> Attachment:
@@ -244,6 +267,9 @@ def _body(message: Message) -> tuple[_Walk, str, bool]:
         _walk(message, walk)
     except Exception as exc:  # a safety net: keep what was read so far and say what broke
         walk.defects.append(f"body not fully read: {type(exc).__name__}: {exc}"[:200])
+    if not any(t.strip() for t in walk.plain + walk.html):  # Outlook's body, from winmail.dat
+        walk.plain += [u.text for u in walk.outlook]
+        walk.html += [u.html for u in walk.outlook if u.html.strip() and not u.text.strip()]
     from_html = not any(t.strip() for t in walk.plain) and bool(walk.html)
     text = "\n\n".join(t for t in walk.plain if t.strip())
     if from_html:
