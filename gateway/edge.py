@@ -4,7 +4,8 @@ Nothing else runs before the 250: no MIME parsing, no ORM. A recipient is a supp
 ``support+<token>`` address whose signature verifies (else 550 5.1.1); the size is announced in
 EHLO and enforced by aiosmtpd (552); a blocked sender gets 550 5.7.1 with the reason; a storage
 failure gets 451 4.3.0 so the client retries. An unexpected error never reaches the client as a
-traceback.
+traceback. DATA is received by ``gateway.data_stream``: a large mail reaches the handler as a
+file, never whole in memory.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from gateway.data_stream import StreamedEnvelope
 from gateway.guard import GuardedSMTP, Sessions
 from gateway.intake import Arrival, Intake, Stored
 from helpdesk.app.blocks import BlockList
 from helpdesk.domain import tokens
 from helpdesk.domain.mail.headers import header_facts
+from storage.raw_file import RawFile
 
 log = logging.getLogger("helpdesk.smtp")
 
@@ -44,6 +47,13 @@ def safe(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)[:200]
 
 
+def received(envelope: Envelope) -> bytes | RawFile:
+    """The mail of a DATA: from ``gateway.data_stream`` (a large one in a file), else aiosmtpd's."""
+    if isinstance(envelope, StreamedEnvelope) and envelope.received is not None:
+        return envelope.received
+    return envelope.original_content or b""
+
+
 class SupportHandler:
     def __init__(
         self,
@@ -56,6 +66,7 @@ class SupportHandler:
         self._recipients = recipients
         self._blocks = blocks
         self._max_recipients = max_recipients
+        self.spill_dir = intake.spill_dir
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -79,8 +90,8 @@ class SupportHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
-        facts = header_facts(raw)
+        raw = received(envelope)
+        facts = header_facts(raw.head if isinstance(raw, RawFile) else raw)
         reason = self._blocks.reason(facts.from_address) if facts.from_address else None
         if reason is not None:
             return f"550 5.7.1 {safe(reason)}"
@@ -128,6 +139,7 @@ def make_smtp(
         return GuardedSMTP(
             handler,
             sessions,
+            spill_dir=handler.spill_dir,
             tls_context=tls,
             data_size_limit=max_message_bytes,
             hostname=hostname,

@@ -17,8 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from aiosmtpd.smtp import SMTP
-
+from gateway.data_stream import StreamingSMTP
 from helpdesk.app.settings import Settings
 
 log = logging.getLogger("helpdesk.smtp")
@@ -82,8 +81,9 @@ class Sessions:
             protocol.close_with(b"421 4.3.2 Service shutting down; try again later\r\n")
 
 
-class GuardedSMTP(SMTP):
-    """aiosmtpd's SMTP protocol, counted against ``Sessions`` and bounded in time."""
+class GuardedSMTP(StreamingSMTP):
+    """The SMTP protocol (DATA streamed: ``gateway.data_stream``), counted against ``Sessions``
+    and bounded in time."""
 
     def __init__(self, handler: Any, sessions: Sessions, **kwargs: Any) -> None:
         limits = sessions.limits

@@ -12,6 +12,11 @@ server) and for the IMAP poller, one writer thread commits, and the edge awaits 
 A duplicate (same Message-ID from the same sender) is a conflict on a unique key, answered as
 already stored; a copy of a mail already moved out of the spool is dropped by the move. Only the
 header block is read here; the MIME body is the pipeline's business.
+
+A large mail arrives as a file (``storage.raw_file``): it goes through the writer thread, which
+copies it into the database a chunk at a time, with at most ``BATCH_BYTES`` of mail per
+transaction, so the loop never copies or waits for it. While that thread holds the spool, what
+the loop gathered is handed to the thread too rather than waiting on the loop.
 """
 
 from __future__ import annotations
@@ -29,15 +34,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, insert
+from sqlalchemy import Connection, Engine, Insert, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 from helpdesk.domain.mail.headers import HeaderFacts, dedupe_key, header_facts
 from storage.models import InboundMail, InboundRaw
-from storage.spool import SpoolWriter, spool_for
+from storage.raw_file import RawFile, dedupe_key_of_file, size_of
+from storage.spool import SpoolWriter, spool_for, spool_path
 
 log = logging.getLogger("helpdesk.intake")
 MAX_BATCH = 128
+BATCH_BYTES = 16 * 1024 * 1024  # mail copied by one of the writer thread's transactions
 INBOUND: Table = InboundMail.__table__  # type: ignore[assignment]
 
 
@@ -48,7 +55,7 @@ class Stored(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Arrival:
-    raw: bytes
+    raw: bytes | RawFile
     envelope_from: str
     envelope_to: tuple[str, ...]
     source: str
@@ -65,9 +72,18 @@ def _text(value: object) -> str:
     return str(value).encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
+def facts_of(raw: bytes | RawFile) -> HeaderFacts:
+    return header_facts(raw.head if isinstance(raw, RawFile) else raw)
+
+
 def row_for(arrival: Arrival, facts: HeaderFacts, now: datetime) -> dict[str, Any]:
+    raw = arrival.raw
+    if isinstance(raw, RawFile):
+        key = dedupe_key_of_file(facts, arrival.envelope_from, raw)
+    else:
+        key = dedupe_key(facts, arrival.envelope_from, raw)
     return {
-        "dedupe_key": dedupe_key(facts, arrival.envelope_from, arrival.raw),
+        "dedupe_key": key,
         "received_at": now,
         "source": arrival.source,
         "peer": arrival.peer[:200],
@@ -75,7 +91,7 @@ def row_for(arrival: Arrival, facts: HeaderFacts, now: datetime) -> dict[str, An
         "envelope_to": [_text(a)[:320] for a in arrival.envelope_to],
         "message_id": facts.message_id,
         "from_address": facts.from_address,
-        "size": len(arrival.raw),
+        "size": size_of(raw),
         "raw": arrival.raw,
     }
 
@@ -117,6 +133,8 @@ class Intake:
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._gathered: list[_Pending] = []
         self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
+        spool = spool_path(engine.url.render_as_string(hide_password=False))
+        self.spill_dir = spool.parent if spool is not None else None  # large mail's files
 
     def start(self) -> None:
         self._thread.start()
@@ -128,18 +146,18 @@ class Intake:
             self._spool.close()
 
     def submit(self, arrival: Arrival, facts: HeaderFacts | None = None) -> Future[Receipt]:
-        facts = facts or header_facts(arrival.raw)
+        facts = facts or facts_of(arrival.raw)
         future: Future[Receipt] = Future()
         self._queue.put(_Pending(row_for(arrival, facts, datetime.now(UTC)), future))
         return future
 
     async def accept(self, arrival: Arrival, facts: HeaderFacts | None = None) -> Receipt:
         """``submit`` for a coroutine on the event loop: on SQLite committed by the loop itself,
-        with whatever else arrived in the same turn of the loop."""
-        if self._spool is None:
+        with whatever else arrived in the same turn of the loop; a large mail by the thread."""
+        if self._spool is None or isinstance(arrival.raw, RawFile):
             return await asyncio.wrap_future(self.submit(arrival, facts))
         loop = asyncio.get_running_loop()
-        facts = facts or header_facts(arrival.raw)
+        facts = facts or facts_of(arrival.raw)
         future: asyncio.Future[Receipt] = loop.create_future()
         self._gathered.append(_Pending(row_for(arrival, facts, datetime.now(UTC)), future))
         if len(self._gathered) == 1:
@@ -148,8 +166,22 @@ class Intake:
 
     def _commit_gathered(self) -> None:
         batch, self._gathered = self._gathered, []
+        if self._spool is not None and self._spool.busy:
+            for pending in batch:
+                self._hand_over(pending)
+            return
         for start in range(0, len(batch), MAX_BATCH):
             self._commit(batch[start : start + MAX_BATCH])
+
+    def _hand_over(self, pending: _Pending) -> None:
+        """Let the writer thread commit a mail the loop gathered (the spool is busy with a
+        large mail, which the loop must not wait for); the answer comes back to the loop."""
+        waiting = pending.future
+        assert isinstance(waiting, asyncio.Future)
+        loop = waiting.get_loop()
+        relay: Future[Receipt] = Future()
+        relay.add_done_callback(lambda done: loop.call_soon_threadsafe(_relay, done, waiting))
+        self._queue.put(_Pending(pending.row, relay))
 
     def _run(self) -> None:
         while True:
@@ -164,7 +196,8 @@ class Intake:
     def _gather(self, first: _Pending) -> tuple[list[_Pending], bool]:
         batch = [first]
         deadline = time.monotonic() + self._window
-        while len(batch) < MAX_BATCH:
+        size = first.row["size"]
+        while len(batch) < MAX_BATCH and size < BATCH_BYTES:
             try:
                 item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
@@ -172,6 +205,7 @@ class Intake:
             if item is None:
                 return batch, True
             batch.append(item)
+            size += item.row["size"]
         return batch, False
 
     def _commit(self, batch: list[_Pending]) -> None:
@@ -201,11 +235,7 @@ class Intake:
                     key: mail_id for mail_id, key in connection.execute(self._insert, mails)
                 }
                 raws = {row["dedupe_key"]: row["raw"] for row in rows}
-                if inserted:
-                    connection.execute(
-                        insert(InboundRaw),
-                        [{"mail_id": i, "raw": raws[key]} for key, i in inserted.items()],
-                    )
+                _insert_raws(connection, inserted, raws)
         receipts, seen = [], set()
         for row in rows:
             key = row["dedupe_key"]
@@ -215,6 +245,30 @@ class Intake:
                 receipts.append(Receipt(Stored.DUPLICATE, None))
             seen.add(key)
         return receipts
+
+
+def _relay(done: Future[Receipt], waiting: asyncio.Future[Receipt]) -> None:
+    if waiting.done():  # the client gave up waiting; the mail is stored all the same
+        return
+    error = done.exception()
+    if error is not None:
+        waiting.set_exception(error)
+    else:
+        waiting.set_result(done.result())
+
+
+def _insert_raws(connection: Connection, inserted: dict[str, int], raws: dict[str, Any]) -> None:
+    """The bytes of the new mails: those in memory at once; a mail in a file alone, read
+    just before its insert (the driver takes a parameter only whole), so that only one large
+    mail is held at a time."""
+    held = [{"mail_id": i, "raw": raws[key]} for key, i in inserted.items()]
+    in_memory = [row for row in held if not isinstance(row["raw"], RawFile)]
+    if in_memory:
+        connection.execute(insert(InboundRaw), in_memory)
+    for row in held:
+        if isinstance(row["raw"], RawFile):
+            value = {"mail_id": row["mail_id"], "raw": row["raw"].read()}
+            connection.execute(insert(InboundRaw), value)
 
 
 def _insert_for(engine: Engine) -> Insert:

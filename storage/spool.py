@@ -42,6 +42,7 @@ from helpdesk.domain.vocabulary import MailStatus
 from storage.base import UTCDateTime
 from storage.db import make_engine, reading, set_pragmas
 from storage.models import InboundMail
+from storage.raw_file import RawFile
 
 log = logging.getLogger("helpdesk.spool")
 MOVE_BYTES = 32 * 1024 * 1024  # one move copies at most this much mail (at least one mail)
@@ -72,6 +73,7 @@ _INSERT = (
     f" VALUES ({', '.join(':' + name for name in CARRIED)})"
     " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key"
 )
+_INSERT_EMPTY = _INSERT.replace(":raw", "zeroblob(:raw)")  # a mail in a file: filled after
 
 _status = InboundMail.__table__.c.status.type.bind_processor(_DIALECT)
 _RECEIVED = _status(MailStatus.RECEIVED) if _status else MailStatus.RECEIVED.value
@@ -127,6 +129,8 @@ class SpoolWriter:
     compiled-statement lookup, result objects) was a tenth of the listener's time. The values
     still go through the table's own type processors, so the move reads back what SQLAlchemy
     would have written; the connection has the engine's settings (WAL, ``synchronous=FULL``).
+    A mail in a file (``RawFile``) is inserted as a blob of its size, then written into it a
+    chunk at a time (SQLite's incremental blob I/O), so it is never in memory whole.
     """
 
     def __init__(self, main: Engine) -> None:
@@ -139,16 +143,20 @@ class SpoolWriter:
     def insert(self, rows: list[dict[str, Any]]) -> dict[str, int]:
         """Insert the rows in one transaction, skipping any whose ``dedupe_key`` is stored
         already; the ids of the new rows, by key."""
-        values = [{n: bind(row[n]) if bind else row[n] for n, bind in _BINDS} for row in rows]
+        values = [_bound(row) for row in rows]
         with self._lock:
             cursor = self._connection.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             try:
                 inserted = {}
-                for value in values:
-                    new = cursor.execute(_INSERT, value).fetchone()
-                    if new is not None:
-                        inserted[str(new[1])] = int(new[0])
+                for row, value in zip(rows, values, strict=True):
+                    raw = row["raw"]
+                    statement = _INSERT_EMPTY if isinstance(raw, RawFile) else _INSERT
+                    new = cursor.execute(statement, value).fetchall()
+                    if new:
+                        inserted[str(new[0][1])] = int(new[0][0])
+                        if isinstance(raw, RawFile):
+                            self._fill(int(new[0][0]), raw)
                 cursor.execute("COMMIT")
             except BaseException:
                 if self._connection.in_transaction:
@@ -156,9 +164,31 @@ class SpoolWriter:
                 raise
         return inserted
 
+    @property
+    def busy(self) -> bool:
+        """Whether another thread is writing (the loop then hands its mail over, not waits)."""
+        return self._lock.locked()
+
+    def _fill(self, row_id: int, raw: RawFile) -> None:
+        with self._connection.blobopen("spooled_mails", "raw", row_id) as blob:
+            for chunk in raw.chunks():
+                blob.write(chunk)
+
     def close(self) -> None:
         with self._lock:
             self._connection.close()
+
+
+def _bound(row: dict[str, Any]) -> dict[str, Any]:
+    """A row's values through the table's type processors; a file's mail by its size."""
+    values = {}
+    for name, bind in _BINDS:
+        value = row[name]
+        if isinstance(value, RawFile):
+            values[name] = value.size
+        else:
+            values[name] = bind(value) if bind else value
+    return values
 
 
 def release(main: Engine) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
+from pathlib import Path
 
-from gateway.intake import Arrival, Intake, Stored
+from gateway.intake import Arrival, Intake, Stored, facts_of
 from helpdesk.app.runtime import App
-from helpdesk.domain.mail.headers import HeaderFacts, header_block, header_facts
+from helpdesk.domain.mail.headers import HeaderFacts, dedupe_key, header_block, header_facts
+from storage.raw_file import RawFile, dedupe_key_of_file
 from tests.helpers import CORPORA, mail
 
 
@@ -72,3 +75,38 @@ def test_the_edge_reads_message_id_and_from_as_the_email_package_does() -> None:
     assert (
         header_facts("From: Jörg <jörg@exämple.de>\n\n".encode()).from_address == "jörg@exämple.de"
     )
+
+
+def test_a_mail_in_a_file_has_the_key_of_the_same_bytes_in_memory(tmp_path: Path) -> None:
+    for message_id in ("<keyed@customer.test>", None):
+        message = mail(message_id=message_id or "<x@y>")
+        if message_id is None:
+            del message["Message-ID"]
+        raw = message.as_bytes()
+        path = tmp_path / "mail.eml"
+        path.write_bytes(raw)
+        facts = header_facts(raw)
+        file = RawFile(path, len(raw), hashlib.sha256(raw).digest(), header_block(raw))
+        assert facts_of(file) == facts
+        assert dedupe_key_of_file(facts, "Alice@customer.test", file) == dedupe_key(
+            facts, "Alice@customer.test", raw
+        )
+
+
+def test_the_loop_hands_its_mail_to_the_writer_thread_while_that_one_holds_the_spool(
+    intake: Intake,
+) -> None:
+    """The thread copies a large mail into the spool for a while: a small mail the loop
+    gathered meanwhile is committed by the thread, and the loop goes on serving others."""
+    writer = intake._spool  # what the writer thread would hold
+
+    async def scenario() -> Stored:
+        if writer is None:  # PostgreSQL: the thread commits everything anyway
+            return (await intake.accept(arrival(1))).stored
+        with writer._lock:  # as while the thread fills a large mail's blob
+            waiting = asyncio.create_task(intake.accept(arrival(1)))
+            await asyncio.sleep(0.2)  # the loop is free: had it waited, this would hang
+            assert not waiting.done()
+        return (await asyncio.wait_for(waiting, 30)).stored
+
+    assert asyncio.run(scenario()) is Stored.NEW

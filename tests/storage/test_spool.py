@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import threading
 from datetime import UTC, datetime
@@ -12,9 +13,10 @@ from sqlalchemy import select
 from gateway.intake import Arrival, Intake, Stored, row_for
 from helpdesk.app.runtime import App, build
 from helpdesk.app.settings import Settings
-from helpdesk.domain.mail.headers import header_facts
+from helpdesk.domain.mail.headers import header_block, header_facts
 from storage import spool
 from storage.models import InboundMail
+from storage.raw_file import CHUNK_BYTES, RawFile
 from tests.helpers import mail
 
 
@@ -147,3 +149,21 @@ def test_what_the_edge_writes_with_sqlite3_moves_as_sqlalchemy_reads_it(
         "<exact@customer.test>",
     )
     app.close()
+
+
+def test_a_mail_in_a_file_is_written_in_chunks_and_moves_whole(
+    app: App, intake: Intake, tmp_path: Path
+) -> None:
+    """Through the intake's writer thread, on both databases (PostgreSQL reads it whole)."""
+    raw = mail(message_id="<filed@customer.test>").as_bytes() + bytes(range(256)) * 20_000
+    path = tmp_path / "filed.eml"
+    path.write_bytes(raw)
+    filed = RawFile(path, len(raw), hashlib.sha256(raw).digest(), header_block(raw))
+    arrival = Arrival(filed, "alice@customer.test", ("support@example.com",), source="smtp")
+    assert intake.submit(arrival).result(timeout=30).stored is Stored.NEW
+    assert len(raw) > 4 * CHUNK_BYTES
+    assert intake.submit(arrival).result(timeout=30).stored is Stored.DUPLICATE
+    spool.move(app.engine)
+    with app.sessions() as session:
+        stored = session.scalars(select(InboundMail)).one()
+        assert stored.raw == raw and stored.size == len(raw)
