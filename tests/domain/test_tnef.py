@@ -193,3 +193,42 @@ def test_many_tiny_attributes_are_refused_not_copied_for_each() -> None:
     mail = parse(outlook_mail(container, plain="Hello."))
     assert [a.filename for a in mail.attachments] == ["winmail.dat"]
     assert any("too many attributes" in defect for defect in mail.defects)
+
+
+def test_an_rtf_body_that_wraps_html_is_made_text() -> None:
+    """Outlook's RTF often carries the HTML it came from (\\fromhtml1)."""
+    wrapped = (
+        r"{\rtf1\ansi\ansicpg1252\fromhtml1 \deff0{\fonttbl{\f0\fswiss Arial;}}"
+        r"{\*\htmltag19 <html>}{\*\htmltag50 <body>}\htmlrtf {\htmlrtf0 {\*\htmltag64 <p>}"
+        r"\htmlrtf {\htmlrtf0 The scanner jams on every page.\htmlrtf\par}\htmlrtf0"
+        r"{\*\htmltag72 </p>}{\*\htmltag58 </body>}{\*\htmltag27 </html>}}"
+    )
+    text = tnef.unpack(winmail(rtf=wrapped)).text
+    assert text == "The scanner jams on every page."
+
+
+def test_named_and_multi_valued_properties_pass_the_check() -> None:
+    named = struct.pack("<HH", 0x0003, 0x8001) + b"\x11" * 16 + struct.pack("<II", 0, 0x8233)
+    block = struct.pack("<I", 3) + named + struct.pack("<I", 7)
+    block += struct.pack("<HHI", 0x1003, 0x0002, 2) + struct.pack("<ii", 1, 2)  # two ints
+    block += struct.pack("<HH", 0x000B, 0x0003) + b"\x01\x00\x00\x00"  # a padded boolean
+    assert tnef.unpack(_with_mapi(block)).attachments == ()
+
+
+def _embedding(inner: bytes) -> bytes:
+    """A container whose one attachment is the message ``inner`` (an attached Outlook item)."""
+    value = b"\x07\x03\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x46" + inner
+    out = struct.pack("<IH", 0x223E9F78, 1)
+    out += _object(2, 0x9002, 0x0006, b"\x05\x00" + b"\xff" * 8 + b"\x00" * 4)
+    return out + _object(2, 0x9005, 0x0006, _props((0x000D, 0x3701, value)))
+
+
+def test_messages_attached_inside_messages_are_refused_past_eight_levels() -> None:
+    inner = winmail(body="The innermost words.")
+    for _ in range(3):
+        inner = _embedding(inner)
+    assert tnef.unpack(inner).attachments  # three levels: read
+    for _ in range(8):
+        inner = _embedding(inner)
+    with pytest.raises(ValueError, match="8 levels deep"):
+        tnef.unpack(inner)
