@@ -322,6 +322,25 @@ def test_a_gmail_attribution_folded_over_two_lines(reply: Reply) -> None:
     assert new_text(folded.text) == reply.own
 
 
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "Von meinem iPhone gesendet",
+        "Envoyé de mon iPhone",
+        "Enviado desde mi iPhone",
+        "Enviado do meu iPhone",
+        "Verstuurd vanaf mijn iPhone",
+        "Inviato da iPhone",
+        "Wysłane z iPhone'a",
+        "Отправлено с iPhone",
+        "iPhoneから送信",
+        "发自我的iPhone",
+    ],
+)
+def test_sent_from_my_phone_in_each_language_is_a_signature(signature: str) -> None:
+    assert new_text(f"Danke, es geht wieder.\n\n{signature}\n") == "Danke, es geht wieder."
+
+
 def test_chinese_outlook_with_full_width_colons() -> None:
     text = (
         "谢谢，打印机又能用了。\n\n发件人：Jane Support <support@example.com>\n"

@@ -64,6 +64,14 @@ OUTLOOK_FIELDS = (
     "|发件人|发送时间|收件人|主题|日期|抄送|寄件者|寄件日期|收件者|主旨"
 )
 
+# "Sent from my iPhone" as phones write it, before the device's name; and where no space parts
+# the words (Japanese, Chinese), the whole line.
+PHONE_SENT = (
+    "Sent from my|Von meinem|Envoyé de mon|Enviado desde mi|Enviado do meu|Verstuurd vanaf mijn"
+    "|Inviato da|Wysłane z|Отправлено с"
+)
+PHONE_SENT_ALONE = r"(?:iPhone|iPad|Android)から送信|(?:发自我的|从我的) ?\w+(?:发送)?"
+
 
 def _squeezed(line: str) -> str:
     return " ".join(line.split())

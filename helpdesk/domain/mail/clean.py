@@ -90,9 +90,13 @@ class _HeaderLines:
 
 
 class _Reply(EmailMessage):  # type: ignore[misc]
-    """email_reply_parser's scanner with a linear ``read`` and an anchored signature rule."""
+    """email_reply_parser's scanner with a linear ``read`` and an anchored signature rule, whose
+    "Sent from my iPhone" is also read as the phones write it in the other languages."""
 
-    SIG_REGEX = re.compile(r"(--|__|-\w)|(^Sent from my(\s+[\w-]+){1,4}$)")
+    SIG_REGEX = re.compile(
+        rf"(--|__|-\w)|(^(?:{attribution.PHONE_SENT})(\s+[\w'-]+){{1,4}}$)"
+        rf"|(^(?:{attribution.PHONE_SENT_ALONE})$)"
+    )
     text: str
     lines: list[str]
     fragments: list[Any]
