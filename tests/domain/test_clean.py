@@ -400,3 +400,9 @@ def test_an_all_quoted_reply_is_kept_whole_with_a_note() -> None:
         "Older words"
     )
     assert kept.content_hash == content_hash("Re: Printer", kept.body)
+
+
+def test_a_100_kb_quote_line_is_unquoted_whole() -> None:
+    line = "> " + "> >" * 30_000 + " x" * 5_000
+    assert len(line) > 100_000
+    assert kept_whole(_mail(line), line).body == f"{WHOLE_NOTE}\n\n" + ("x " * 5_000).strip()
