@@ -1,7 +1,8 @@
 """The ingest benchmark's mails: a seeded corpus of realistic support mail (about 11.7 KB on
 average; trace, DKIM and MIME headers; one in five with a ~50 KB base64 attachment, some with
-an HTML alternative or a Cc; ``SENDERS`` people; every Message-ID unique), as the client sends
-it."""
+an HTML alternative or a Cc; every Message-ID unique), as the client sends it. As at a real
+support address, most mails come from someone writing for the first time (a new customer, with
+an acknowledgement to send); ``RETURNING`` of them from someone who wrote before."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from email.utils import format_datetime
 from addresses import SUPPORT_ADDRESS
 
 ATTACHMENT_BYTES = 35 * 1024  # 48 KB once base64-encoded, 49 KB with line breaks
-SENDERS = 50
+RETURNING = 0.15  # the share of mails from someone who wrote before
 
 
 FIRST_NAMES: tuple[str, ...] = (
@@ -112,19 +113,18 @@ class Person:
     company: str
 
 
-def _people(rng: random.Random) -> list[Person]:
-    people: list[Person] = []
-    seen: set[str] = set()
-    while len(people) < SENDERS:
-        first, last, domain = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), rng.choice(DOMAINS)
-        local = f"{first}.{last}".lower().encode("ascii", "ignore").decode() or "someone"
-        email = f"{local}@{domain}"
-        if email in seen:
-            continue
-        seen.add(email)
-        company = domain.split(".")[0].replace("-", " ").title()
-        people.append(Person(f"{first} {last}", email, domain, company))
-    return people
+def _person(rng: random.Random, seen: set[str]) -> Person:
+    """Someone new: a name, and an address no one else in the corpus has."""
+    first, last, domain = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), rng.choice(DOMAINS)
+    base = f"{first}.{last}".lower().encode("ascii", "ignore").decode() or "someone"
+    local, n = base, 1
+    while f"{local}@{domain}" in seen:
+        n += 1
+        local = f"{base}{n}"
+    email = f"{local}@{domain}"
+    seen.add(email)
+    company = domain.split(".")[0].replace("-", " ").title()
+    return Person(f"{first} {last}", email, domain, company)
 
 
 def _b64(rng: random.Random, size: int) -> str:
@@ -226,12 +226,17 @@ def make_mail(rng: random.Random, index: int, sender: Person, cc: Person | None)
 
 
 def make_corpus(count: int, seed: int) -> list[tuple[str, bytes]]:
-    """``count`` mails as (envelope sender, raw bytes), from ``SENDERS`` people, unique ids."""
+    """``count`` mails as (envelope sender, raw bytes), most from new people, unique ids."""
     rng = random.Random(seed)
-    people = _people(rng)
+    seen: set[str] = set()
+    people: list[Person] = []
     corpus = []
     for index in range(count):
-        sender = rng.choice(people)
+        if people and rng.random() < RETURNING:
+            sender = rng.choice(people)
+        else:
+            sender = _person(rng, seen)
+            people.append(sender)
         cc = rng.choice(people) if rng.random() < 0.1 else None
         corpus.append((sender.email, make_mail(rng, index, sender, cc if cc != sender else None)))
     return corpus
