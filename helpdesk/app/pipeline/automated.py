@@ -1,9 +1,11 @@
 """Bounces and auto-replies: noted on their ticket, never answered, never creating work.
 
-A bounce marks a failed address as bouncing only when it names mail of ours to that address: it
-came back to the signed address of a ticket the address is on, or it quotes the Message-ID of an
-outbox row sent to it. Anyone can write a bounce; only ours were sent. An auto-reply that matches
-no ticket is recorded and ignored (an out-of-office answer to nothing of ours is not a request).
+A bounce (a DSN, or an MTA's own format: ``helpdesk.domain.mail.bounces``) marks a failed address
+as bouncing only when it names mail of ours to that address: it came back to the signed address
+of a ticket the address is on, or it quotes the Message-ID of an outbox row sent to it. Anyone can
+write a bounce; only ours were sent. The ticket it belongs to is the one of that address, or of
+that quoted mail. An auto-reply that matches no ticket is recorded and ignored (an out-of-office
+answer to nothing of ours is not a request).
 """
 
 from __future__ import annotations
@@ -14,29 +16,16 @@ from sqlalchemy import select
 
 from helpdesk.app import tickets
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
+from helpdesk.domain.mail.bounces import diagnostic, failed_recipients
 from helpdesk.domain.mail.classify import MailKind
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind
-from storage.models import Customer, Outbox
+from storage.models import Customer, Outbox, Ticket
 
-_FINAL_RECIPIENT = re.compile(
-    r"^(?:final|original)-recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?", re.I | re.M
-)
-_ACTION = re.compile(r"^action:\s*(\w+)", re.I | re.M)
-_DIAGNOSTIC = re.compile(r"^(?:diagnostic-code|status):\s*(.+)$", re.I | re.M)
+__all__ = ["failed_recipients", "sent_to", "stage"]  # failed_recipients: the domain's, as before
+
 _MESSAGE_ID = re.compile(rb"<[^<>\s@]{1,250}@[^<>\s]{1,250}>")
 SCAN = 256 * 1024  # a bounce quotes the header of our mail near its start
 MAX_IDS = 200
-
-
-def failed_recipients(report: str, headers: dict[str, str]) -> list[str]:
-    """Addresses a DSN reports as failed; a "delayed" or "delivered" notice names none."""
-    found = []
-    for block in re.split(r"\n\s*\n", report):
-        action = _ACTION.search(block)
-        if action is None or action.group(1).lower() == "failed":
-            found += [a.lower() for a in _FINAL_RECIPIENT.findall(block)]
-    found += [a.strip().lower() for a in headers.get("x-failed-recipients", "").split(",")]
-    return list(dict.fromkeys(a for a in found if "@" in a))
 
 
 def stage(ctx: MailContext, env: Env) -> None:
@@ -48,59 +37,72 @@ def stage(ctx: MailContext, env: Env) -> None:
         _auto_reply(ctx, env)
 
 
-def sent_to(ctx: MailContext, env: Env) -> set[str]:
-    """The addresses the bounce shows we wrote to: the parties of the ticket whose signed address
-    it came back to, and the recipients of our mails whose Message-IDs it quotes."""
-    found: set[str] = set()
-    if ctx.match is not None and ctx.match.token is not None and ctx.match.ticket is not None:
-        found |= ctx.match.ticket.parties
+def sent_to(ctx: MailContext, env: Env) -> dict[str, int | None]:
+    """The addresses the bounce shows we wrote to, each with the ticket of that mail: the
+    parties of the ticket whose signed address it came back to, and the recipients of our mails
+    whose Message-IDs it quotes."""
+    found: dict[str, int | None] = {}
     ids = {i.decode("ascii", "replace") for i in _MESSAGE_ID.findall(ctx.envelope.raw[:SCAN])}
     if ids:
-        found |= set(
-            env.session.scalars(
-                select(Outbox.recipient).where(Outbox.message_id.in_(list(ids)[:MAX_IDS]))
+        rows = env.session.execute(
+            select(Outbox.recipient, Outbox.ticket_id).where(
+                Outbox.message_id.in_(list(ids)[:MAX_IDS])
             )
         )
+        for recipient, ticket_id in rows:
+            found.setdefault(recipient, ticket_id)
+    if ctx.match is not None and ctx.match.token is not None and ctx.match.ticket is not None:
+        found |= dict.fromkeys(ctx.match.ticket.parties, ctx.match.ticket.id)
     return found
 
 
 def _bounce(ctx: MailContext, env: Env) -> None:
-    failed = failed_recipients(ctx.mail.report, ctx.mail.headers)
-    diagnostic = "; ".join(_DIAGNOSTIC.findall(ctx.mail.report))[:500] or "delivery failed"
-    ours = sent_to(ctx, env) & set(failed)
+    assert ctx.classification is not None
+    failures = ctx.classification.failures
+    reason = diagnostic(ctx.mail.report, ctx.mail.text)
+    if not failures.failed:
+        delayed = ", ".join(failures.delayed)
+        why = f"delivery to {delayed} delayed, not failed" if delayed else "names no address"
+        ctx.finish("automated", Outcome.IGNORED, f"bounce: {why}: nothing marked")
+        return
+    failed = list(failures.failed)
+    ours = {a: t for a, t in sent_to(ctx, env).items() if a in failures.failed}
     for address in ours:
         customer = env.session.scalar(select(Customer).where(Customer.email == address))
         if customer is not None:
-            customer.bouncing, customer.bounce_reason = True, diagnostic
-    who = ", ".join(failed) or "unknown recipient"
+            customer.bouncing, customer.bounce_reason = True, reason
+    who = ", ".join(failed)
     if not ours:
         why = f"bounce for {who} names no mail of ours to it: not counted"
         ctx.finish("automated", Outcome.IGNORED, why)
         return
-    if ctx.ticket is None:
+    ticket = ctx.ticket or _ticket_of(env, ours)
+    if ticket is None:
         ctx.finish("automated", Outcome.IGNORED, f"bounce for {who} matches no ticket")
         return
-    note = f"Delivery to {who} failed: {diagnostic}"
+    ctx.ticket = ticket
     actor = tickets.Actor.system()
     tickets.add_message(
         env.session,
-        ctx.ticket,
+        ticket,
         MessageKind.SYSTEM,
         actor,
-        note,
+        f"Delivery to {who} failed: {reason}",
         env.now,
         message_id=ctx.mail.message_id,
         inbound_mail_id=ctx.envelope.mail_id,
     )
-    tickets.record(
-        env.session,
-        ctx.ticket,
-        EventKind.BOUNCE_RECEIVED,
-        actor,
-        env.now,
-        after={"failed": failed, "diagnostic": diagnostic},
-    )
-    ctx.finish("automated", Outcome.BOUNCE_NOTED, f"bounce for {who} noted on {ctx.ticket.number}")
+    after = {"failed": failed, "counted": sorted(ours), "diagnostic": reason}
+    tickets.record(env.session, ticket, EventKind.BOUNCE_RECEIVED, actor, env.now, after=after)
+    ctx.finish("automated", Outcome.BOUNCE_NOTED, f"bounce for {who} noted on {ticket.number}")
+
+
+def _ticket_of(env: Env, ours: dict[str, int | None]) -> Ticket | None:
+    """The ticket of the first of our quoted mails that has one (a digest or a notice may not)."""
+    ticket_id = next((t for t in ours.values() if t is not None), None)
+    if ticket_id is None:
+        return None
+    return env.session.get(Ticket, ticket_id, with_for_update=True)
 
 
 def _auto_reply(ctx: MailContext, env: Env) -> None:

@@ -13,5 +13,5 @@ def stage(ctx: MailContext, env: Env) -> None:
 
 def decide(ctx: MailContext) -> None:
     """Pure, like ``parse.decode``: it may run before the transaction opens."""
-    ctx.classification = classify(ctx.mail, ctx.envelope.envelope_from)
+    ctx.classification = classify(ctx.mail, ctx.envelope.envelope_from, ctx.envelope.raw)
     ctx.decide("classify", f"{ctx.classification.kind.value} ({ctx.classification.reason})")
