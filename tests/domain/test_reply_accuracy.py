@@ -21,7 +21,8 @@ were missed). With the languages of ``helpdesk.domain.mail.attribution`` it read
 (the 57, and the 47 in eleven languages), so the threshold is all of them. Measured on the same
 cases as candidates to replace it: mail-parser-reply 1.36 (every language it has) 45 of the
 57 (78.9%) and 68 of 104 (65.4%); quotequail 0.5.4, which finds the quote but no signature, 27
-of 57 (47.4%) and 57 of 104 (54.8%).
+of 57 (47.4%) and 57 of 104 (54.8%). mail-parser-reply's "On ... wrote:" regex also backtracks:
+1.2 s on an 8 KB line opening with "On " and four times that for each doubling.
 """
 
 from __future__ import annotations
