@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     smtp_max_sessions: int = 200
     smtp_max_recipients: int = 100  # per mail; more are answered 452 4.5.3
     worker_threads: int = 4
+    # new tickets one address may open in an hour; past it a new mail is held (0: no limit)
+    max_new_tickets_per_sender_hour: int = 10
 
     @field_validator("support_address")
     @classmethod

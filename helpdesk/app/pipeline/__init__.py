@@ -3,8 +3,8 @@
 Each stage reads and extends the context; a stage that settles the mail calls ``ctx.finish`` and
 the chain stops there. The order is the design: decode, refuse what is too large, hold a reply
 whose parent still waits, classify, know the sender, find the thread, note automatic mail, check
-an agent's commands, keep the new words, drop repeats, validate, apply; then plan the
-notifications.
+an agent's commands, keep the new words, drop repeats, hold a runaway sender's new mail,
+validate, apply; then plan the notifications.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from helpdesk.app.pipeline import (
     clean,
     commands,
     dedupe,
+    flood,
     identify,
     notify,
     order,
@@ -48,6 +49,7 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("commands", commands.stage),
     ("clean", clean.stage),
     ("dedupe", dedupe.stage),
+    ("flood", flood.stage),
     ("validate", validate.stage),
     ("apply", apply.stage),
 )
