@@ -15,6 +15,8 @@ from dramatiq.brokers.stub import StubBroker
 from gateway.edge import RecipientPolicy, SupportHandler, make_smtp, tls_context
 from gateway.guard import Limits, Sessions, quiet_accept_errors
 from gateway.imap import ImapPoller
+from gateway.imap_config import imap_options
+from gateway.imap_session import target_urls
 from gateway.intake import Intake
 from gateway.runners import ChildWorkers, RemoteWorkers, ThreadWorkers, Workers
 from gateway.web import HttpServer
@@ -61,16 +63,11 @@ class Gateway:
             self.intake, policy, self.blocks, settings.smtp_max_recipients
         )
         self.sessions = Sessions(Limits.of(settings))
-        self.poller = (
-            ImapPoller(
-                settings.imap_url,
-                self.intake,
-                settings.imap_poll_seconds,
-                settings.max_message_bytes,
-            )
-            if settings.imap_url
-            else None
-        )
+        options = imap_options(settings) if settings.imap_url else None
+        self.pollers = [  # one thread per mailbox
+            ImapPoller(url, self.intake, app.engine, options)
+            for url in target_urls(settings.imap_url)
+        ]
         self._server: asyncio.Server | None = None
         self._refresher: asyncio.Task[None] | None = None
 
@@ -79,8 +76,8 @@ class Gateway:
         self._refresh_once()
         self.workers.start()
         self.intake.start()
-        if self.poller is not None:
-            self.poller.start()
+        for poller in self.pollers:
+            poller.start()
         loop = asyncio.get_running_loop()
         quiet_accept_errors()
         settings = self.app.settings
@@ -107,8 +104,8 @@ class Gateway:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
-        if self.poller is not None:
-            self.poller.stop()
+        for poller in self.pollers:
+            poller.stop()
         self.intake.stop()
         self.workers.stop()
 

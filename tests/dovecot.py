@@ -4,6 +4,9 @@ Dovecot refuses to touch mail as root, so when the tests run as root the master 
 login processes run as ``dovenull`` and the mail as ``dovecot``; the maildir then lives in its own
 temporary directory that user owns (pytest's tree is private to root). Run as anyone else, the
 whole instance is "rootless": every process is the current user and nothing is chrooted.
+
+With ``oauth_url`` it also takes XOAUTH2 and OAUTHBEARER, checking each token with Dovecot's
+oauth2 passdb against that RFC 7662 introspection endpoint (``tests/oauth_introspection.py``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,26 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _config(root: Path, mail_dir: Path, port: int) -> str:
+def _oauth(root: Path, oauth_url: str) -> tuple[str, str]:
+    """The mechanisms and the passdb that check OAuth2 tokens by introspection, if asked for."""
+    if not oauth_url:
+        return "plain login", ""
+    (root / "oauth2.conf.ext").write_text(
+        f"introspection_mode = post\nintrospection_url = {oauth_url}\n"
+        "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+        "force_introspection = yes\n"
+    )
+    passdb = f"""\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf.ext
+}}
+"""
+    return "plain login xoauth2 oauthbearer", passdb
+
+
+def _config(root: Path, mail_dir: Path, port: int, oauth_url: str = "") -> str:
     if os.geteuid() == 0:
         mail = pwd.getpwnam(MAIL_USER)
         users = f"""\
@@ -63,6 +85,7 @@ first_valid_gid = {me.pw_gid}
         userdb = f"home={mail_dir}/%u"
         chroot = "  chroot =\n"  # chroot needs root
     no_chroot = "".join(f"service {s} {{\n{chroot}}}\n" for s in ("anvil", "ipc", "old-stats"))
+    mechanisms, oauth_passdb = _oauth(root, oauth_url)
     return f"""\
 protocols = imap
 listen = 127.0.0.1
@@ -72,10 +95,12 @@ log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
+auth_failure_delay = 0
 {users}mail_location = maildir:{mail_dir}/%u
-passdb {{
+{oauth_passdb}passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN {root}/users
 }}
 userdb {{
@@ -109,8 +134,9 @@ def _alive_in_group(pgid: int) -> bool:
 class Dovecot:
     """One running instance; ``url`` is what ``HELPDESK_IMAP_URL`` would be set to."""
 
-    def __init__(self, root: Path, timeout: float = 15.0) -> None:
+    def __init__(self, root: Path, timeout: float = 15.0, oauth_url: str = "") -> None:
         self.root = root
+        self.oauth_url = oauth_url
         self.host = "127.0.0.1"
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -119,7 +145,12 @@ class Dovecot:
 
     @property
     def url(self) -> str:
-        return f"imap://{USER}:{quote(PASSWORD, safe='')}@{self.host}:{self.port}/INBOX"
+        return self.folder_url("INBOX")
+
+    def folder_url(self, folder: str, password: bool = True) -> str:
+        """``HELPDESK_IMAP_URL`` for ``folder``; without the password for an OAuth2 login."""
+        login = f"{USER}:{quote(PASSWORD, safe='')}" if password else USER
+        return f"imap://{login}@{self.host}:{self.port}/{quote(folder)}"
 
     @property
     def log(self) -> str:
@@ -143,7 +174,7 @@ class Dovecot:
             if attempt or not self.port:  # a restart keeps its port when it can
                 self.port = _free_port()
             config = self.root / "dovecot.conf"
-            config.write_text(_config(self.root, self._mail_dir, self.port))
+            config.write_text(_config(self.root, self._mail_dir, self.port, self.oauth_url))
             with open(self.root / "stderr.log", "wb") as stderr:
                 self._process = subprocess.Popen(
                     [binary, "-F", "-c", str(config)],
@@ -222,6 +253,22 @@ class Dovecot:
                 os.killpg(process.pid, signal.SIGKILL)  # the session made at start: Dovecot's own
                 break
             time.sleep(0.05)
+
+    def drop_connections(self) -> int:
+        """Kill every IMAP session process (SIGKILL: no BYE, the sockets just close), as a
+        network cut would; the server goes on. Returns how many there were."""
+        assert self._process is not None
+        killed = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                name, _, rest = stat.read_text().partition(" (")[2].rpartition(")")
+                fields = rest.split()
+            except OSError:
+                continue
+            if name == "imap" and fields and int(fields[2]) == self._process.pid:
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+                killed += 1
+        return killed
 
     def client(self) -> IMAPClient:
         client = IMAPClient(self.host, port=self.port, ssl=False, timeout=30)

@@ -1,8 +1,8 @@
 """The ``helpdesk`` command line: a contract that scripts and tests rely on (DESIGN.md).
 
 One module per command group: ``run`` (init, serve, worker, web), ``team`` (agent, group),
-``tickets``, ``mail`` (explain, mail list, mail replay), ``sla``, ``calendar``, ``tokens``,
-``report``, ``webhooks``.
+``tickets``, ``mail`` (explain, mail list, mail replay), ``imap`` (backfill), ``sla``,
+``calendar``, ``tokens``, ``report``, ``webhooks``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 
 import click
 
-from gateway.cli import calendar, mail, report, run, sla, team, tickets, tokens, webhooks
+from gateway.cli import calendar, imap, mail, report, run, sla, team, tickets, tokens, webhooks
 
 
 @click.group()
@@ -31,6 +31,7 @@ for command in (
     tickets.tickets,
     mail.explain,
     mail.mail,
+    imap.imap,
     sla.sla,
     calendar.calendar,
     tokens.token,

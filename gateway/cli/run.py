@@ -15,7 +15,7 @@ from dramatiq import Worker
 
 from gateway.cli.common import configure_logging, open_app
 from gateway.edge import tls_context
-from gateway.imap import ImapTarget
+from gateway.imap_config import imap_options, imap_targets
 from gateway.runners import RemoteWorkers
 from gateway.serve import serve as run_server
 from gateway.web import HttpServer
@@ -102,7 +102,8 @@ def _configuration_problem(settings: Settings) -> str:
     """What in the settings ``serve`` cannot start with, said in one line."""
     try:
         if settings.imap_url:
-            ImapTarget.from_url(settings.imap_url)
+            imap_targets(settings)
+            imap_options(settings)
         tls_context(settings.tls_cert, settings.tls_key)
     except ValueError as exc:
         return str(exc)

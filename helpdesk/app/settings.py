@@ -41,8 +41,13 @@ class Settings(BaseSettings):
     secret: str = ""
     secret_previous: str = ""  # earlier keys, comma-separated: they verify, never sign
     outbound: str = ""
-    imap_url: str = ""
-    imap_poll_seconds: float = 30.0
+    imap_url: str = ""  # one URL per mailbox, comma-separated
+    imap_poll_seconds: float = 30.0  # between polls where the server has no IDLE
+    imap_done: str = "flag"  # a taken mail is flagged \\Seen $Helpdesk, or move:FOLDER, or delete
+    imap_fetch_bytes: int = 25 * 1024 * 1024  # the bodies of one FETCH add up to no more
+    imap_token_command: str = ""  # prints an OAuth2 access token (run without a shell)
+    imap_oauth: str = "xoauth2"  # or oauthbearer
+    imap_token_lifetime: str = "50m"  # a token is fetched again after this, or when refused
 
     max_message_bytes: int = 25 * 1024 * 1024
     max_attachment_bytes: int = 10 * 1024 * 1024

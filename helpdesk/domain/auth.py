@@ -23,6 +23,7 @@ import dkim
 from helpdesk.domain.commands.base import Scope
 from helpdesk.domain.mail.headers import topmost
 from helpdesk.domain.tokens import Party, Token
+from helpdesk.domain.vocabulary import IMAP_SOURCES
 
 log = logging.getLogger("helpdesk.auth")
 DnsFunc = Callable[..., bytes]
@@ -83,7 +84,7 @@ def relayed(source: str, peer: str, relays: Iterable[IPv4Network | IPv6Network])
     """Did the mail reach us through a relay whose Authentication-Results we may believe? Mail
     taken from the IMAP mailbox was received by its server; SMTP mail must come from a peer in
     ``relays``. On a direct connection the sender wrote every header, that one included."""
-    if source == "imap":
+    if source in IMAP_SOURCES:
         return True
     try:
         address = ip_address(peer)

@@ -85,3 +85,7 @@ class TimerStatus(enum.StrEnum):
 # it stores in the mail's place (the pipeline's ``size`` stage quarantines it).
 TOO_LARGE_SOURCE = "imap-too-large"
 TOO_LARGE_HEADER = "X-Helpdesk-Too-Large"
+# Old mail imported by ``helpdesk imap backfill``: threaded into tickets, but nobody is told and
+# no timer is set (its SLA clocks ran out long ago).
+BACKFILL_SOURCE = "imap-backfill"
+IMAP_SOURCES = frozenset({"imap", BACKFILL_SOURCE})

@@ -35,6 +35,7 @@ from helpdesk.app.pipeline import (
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.app.settings import Settings
 from helpdesk.domain.mail.clean import tidy
+from helpdesk.domain.vocabulary import BACKFILL_SOURCE
 
 Stage = Callable[[MailContext, Env], None]
 
@@ -84,6 +85,9 @@ def run(ctx: MailContext, env: Env) -> MailContext:
         if ctx.outcome is not None:
             break
     if ctx.outcome is Outcome.HELD:
+        return ctx
+    if ctx.envelope.source == BACKFILL_SOURCE:  # old mail: threaded, but no one is told
+        ctx.decide("notify", "nobody to tell (old mail, imported by backfill)")
         return ctx
     if ctx.ticket is not None:  # its timers as it is now, in the same unit of work
         armed = unit_of_work.unit(env.session).armed

@@ -1,0 +1,147 @@
+"""``helpdesk imap backfill`` against a real Dovecot: an old folder taken in oldest first,
+threaded, telling no one, resumable, leaving the folder as it was."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from gateway.imap import ImapPoller
+from gateway.imap_backfill import Backfilled, backfill
+from gateway.imap_session import ImapOptions, ImapTarget
+from gateway.intake import Intake
+from helpdesk.app.runtime import App
+from helpdesk.domain.vocabulary import BACKFILL_SOURCE, MailStatus
+from storage.models import Message
+from tests.dovecot import Dovecot
+from tests.gateway.imap_support import (
+    append_at,
+    customer_mail,
+    flags,
+    outbox,
+    running_dovecot,
+    stored,
+)
+from tests.helpers import cli_env, mail, tickets
+from workers.processor import drain
+
+DAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    yield from running_dovecot(tmp_path / "dovecot")
+
+
+def old_thread(dovecot: Dovecot) -> None:
+    """A question, its follow-up and another question, put in the folder out of order: the
+    follow-up has the lowest UID but arrived a day after the question it answers."""
+    question = customer_mail(1)
+    follow_up = mail(
+        sender="Customer 1 <customer1@customer.test>",
+        subject="Re: Problem number 1",
+        body="Any news on this?",
+        message_id="<follow-up@customer.test>",
+        in_reply_to="<problem-1@customer.test>",
+    ).as_bytes()
+    append_at(dovecot, "Archive", follow_up, DAY + timedelta(days=1))
+    append_at(dovecot, "Archive", question, DAY)
+    append_at(dovecot, "Archive", customer_mail(2), DAY + timedelta(days=2))
+
+
+def run(
+    dovecot: Dovecot, intake: Intake, app: App, since: date | None = None, limit: int = 10**8
+) -> Backfilled:
+    target, options = ImapTarget.from_url(dovecot.url), ImapOptions(max_message_bytes=limit)
+    return backfill(target, "Archive", intake, app.engine, options, since)
+
+
+def test_old_mail_is_threaded_as_it_arrived_and_nobody_is_told(
+    dovecot: Dovecot, app: App, intake: Intake
+) -> None:
+    old_thread(dovecot)
+    before = flags(dovecot, "Archive")
+    assert run(dovecot, intake, app) == Backfilled(seen=3, earlier=0, taken=3, too_large=0)
+    assert [m.source for m in stored(app)] == [BACKFILL_SOURCE] * 3
+    drain(app)
+    first, second = tickets(app)
+    assert (first.subject, second.subject) == ("Problem number 1", "Problem number 2")
+    with app.sessions() as session:
+        thread = select(Message.body).where(Message.ticket_id == first.id).order_by(Message.id)
+        bodies = list(session.scalars(thread))
+    assert len(bodies) == 2 and "Any news" in bodies[1]  # the follow-up, on its question
+    assert outbox(app) == []  # no acknowledgement, no agent alert
+    assert flags(dovecot, "Archive") == before  # read-only: not even \\Seen
+    dovecot.append(customer_mail(3))  # new mail by the poller, for comparison, is answered
+    ImapPoller(dovecot.url, intake, app.engine).poll_once()
+    drain(app)
+    assert any(rcpt == "customer3@customer.test" for _, rcpt in outbox(app))
+
+
+def test_since_leaves_older_mail_out(dovecot: Dovecot, app: App, intake: Intake) -> None:
+    old_thread(dovecot)
+    since = (DAY + timedelta(days=2)).date()
+    assert run(dovecot, intake, app, since=since).taken == 1
+    assert [m.from_address for m in stored(app)] == ["customer2@customer.test"]
+
+
+def test_an_interrupted_backfill_resumes_where_it_stopped(
+    dovecot: Dovecot, app: App, intake: Intake
+) -> None:
+    for n in range(5):
+        append_at(dovecot, "Archive", customer_mail(n), DAY + timedelta(hours=n))
+    target, options = ImapTarget.from_url(dovecot.url), ImapOptions(fetch_bytes=1)
+    done: list[int] = []
+
+    def interrupted(count: int) -> None:
+        done.append(count)
+        if len(done) == 2:
+            raise KeyboardInterrupt  # Ctrl-C, after the second batch was committed
+
+    with pytest.raises(KeyboardInterrupt):
+        backfill(target, "Archive", intake, app.engine, options, progressed=interrupted)
+    assert len(stored(app)) == 2
+    totals: list[int] = []
+    resumed = backfill(target, "Archive", intake, app.engine, options, started=totals.append)
+    assert resumed == Backfilled(seen=5, earlier=2, taken=3, too_large=0)
+    assert totals == [3]
+    froms = [m.from_address for m in stored(app)]
+    assert froms == [f"customer{n}@customer.test" for n in range(5)]  # each once, in order
+
+
+def test_a_mail_too_large_is_quarantined_not_left_out(
+    dovecot: Dovecot, app: App, intake: Intake
+) -> None:
+    append_at(dovecot, "Archive", mail(subject="Scan", body="x" * 6000).as_bytes(), DAY)
+    assert run(dovecot, intake, app, limit=4000).too_large == 1
+    drain(app)
+    [kept] = stored(app)
+    assert kept.status is MailStatus.QUARANTINED and "over the limit of 4000" in kept.reason
+    assert outbox(app) == []
+
+
+def test_the_command_line_backfills_and_a_second_run_finds_it_done(
+    dovecot: Dovecot, app: App
+) -> None:
+    old_thread(dovecot)
+    env = {**os.environ, **cli_env(app.settings), "HELPDESK_IMAP_URL": dovecot.url}
+    env["HELPDESK_SUPPORT_ADDRESS"] = app.settings.support_address
+    command = [sys.executable, "-m", "gateway", "imap", "backfill", "Archive"]
+    since = ["--since", date(2026, 1, 1).isoformat()]
+    first = subprocess.run(command + since, env=env, capture_output=True, timeout=120)
+    assert first.returncode == 0, first.stderr.decode()
+    assert b"3 mails in Archive: 3 stored now, 0 by an earlier run" in first.stdout
+    again = subprocess.run(command, env=env, capture_output=True, timeout=120)
+    assert again.returncode == 0, again.stderr.decode()
+    assert b"3 mails in Archive: 0 stored now, 3 by an earlier run" in again.stdout
+    drain(app)
+    assert len(tickets(app)) == 2 and outbox(app) == []
+    missing = subprocess.run([*command[:-1], "Nowhere"], env=env, capture_output=True, timeout=60)
+    assert missing.returncode == 1 and b"Nowhere" in missing.stderr
