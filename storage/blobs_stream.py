@@ -1,0 +1,97 @@
+"""An attachment's base64 body into the content-addressed blob store, a chunk at a time.
+
+Measured with tracemalloc on a 13.7 MB mail with a 10 MB attachment: the email package's
+``message_from_bytes`` peaks at 106 MB over what it is given, ``get_payload(decode=True)`` at
+62 MB more, and the decoded 10 MB then stay in the parsed mail, and in each copy of it, until
+the unit of work stores them. ``store_base64`` decodes the body where it lies (a slice of the
+stored raw mail, say) a chunk at a time, twice: once for its SHA-256 and size, and, when that
+blob is new, once more to write it. On SQLite the row is made at its size and filled through
+the incremental blob I/O, so no more than a chunk is ever held; PostgreSQL takes a parameter
+only whole, so there the decoded bytes are held once, while they are written.
+
+For the parser to call on a large base64 part, instead of decoding it into the parsed mail:
+the part is then known by its ``StoredBlob`` (digest and size) alone.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storage.models import Blob
+
+CHUNK_BYTES = 256 * 1024  # of base64 text decoded at once (a few copies of it are held)
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+_NOT_BASE64 = bytes(b for b in range(256) if b not in _ALPHABET)
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    size: int
+
+
+def chunks_of(body: bytes | memoryview, size: int = CHUNK_BYTES) -> Iterator[memoryview]:
+    """A body in slices, without copying it."""
+    view = memoryview(body)
+    for start in range(0, len(view), size):
+        yield view[start : start + size]
+
+
+def decoded(encoded: Iterable[bytes | memoryview]) -> Iterator[bytes]:
+    """Base64 decoded a piece at a time, as forgiving as the email package is of line breaks,
+    spaces and stray characters (skipped) and of a missing final padding (added)."""
+    carry = b""
+    for piece in encoded:
+        clean = carry + bytes(piece).translate(None, _NOT_BASE64)
+        cut = len(clean) - len(clean) % 4
+        carry = clean[cut:]
+        if cut:
+            yield binascii.a2b_base64(clean[:cut])
+    if len(carry) > 1:  # one character alone holds no whole byte
+        yield binascii.a2b_base64(carry + b"=" * (4 - len(carry)))
+
+
+def store_base64(
+    connection: Connection, source: Callable[[], Iterable[bytes | memoryview]]
+) -> StoredBlob:
+    """Decode what ``source()`` yields into the ``blobs`` table (unless that content is stored
+    already) in the caller's transaction; ``source`` is called once per pass."""
+    digest, size = hashlib.sha256(), 0
+    for chunk in decoded(source()):
+        digest.update(chunk)
+        size += len(chunk)
+    blob = StoredBlob(digest.hexdigest(), size)
+    if connection.scalar(select(Blob.sha256).where(Blob.sha256 == blob.sha256)) is None:
+        if connection.dialect.name == "sqlite":
+            _fill_sqlite(connection, blob, source)
+        else:
+            whole = b"".join(decoded(source()))
+            statement = postgresql.insert(Blob).values(
+                sha256=blob.sha256, size=blob.size, content=whole
+            )
+            connection.execute(statement.on_conflict_do_nothing(index_elements=["sha256"]))
+    return blob
+
+
+def _fill_sqlite(
+    connection: Connection, blob: StoredBlob, source: Callable[[], Iterable[bytes | memoryview]]
+) -> None:
+    made = connection.execute(
+        sqlite.insert(Blob)
+        .values(sha256=blob.sha256, size=blob.size, content=func.zeroblob(blob.size))
+        .on_conflict_do_nothing(index_elements=["sha256"])
+    )
+    if not made.rowcount:  # another transaction stored the same content meanwhile
+        return
+    row = connection.exec_driver_sql("SELECT rowid FROM blobs WHERE sha256 = ?", (blob.sha256,))
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.blobopen("blobs", "content", int(row.scalar_one())) as target:
+        for chunk in decoded(source()):
+            target.write(chunk)
