@@ -76,5 +76,5 @@ def imap_backfill(folder: str, since: datetime | None, account: str | None, verb
             raise click.ClickException(f"IMAP {chosen[0].mailbox_of(folder)}: {exc}") from None
     click.echo(
         f"{done.seen} mails in {folder}: {done.taken} stored now, {done.earlier} by an earlier "
-        f"run, {done.too_large} too large (left out)"
+        f"run, {done.too_large} too large (header only, quarantined)"
     )
