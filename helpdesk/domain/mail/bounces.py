@@ -53,10 +53,12 @@ def detect(raw: bytes) -> Failures:
     """What flufl.bounce's detectors find in the mail, most specific detector first.
 
     The heuristic detectors index into headers they expect (the Yale one fails on a mail with
-    no From, for one): a detector that raises finds nothing, and the mail is classified by the
-    other rules rather than lost.
+    no From, so such a mail is not scanned): a detector that raises finds nothing, and the mail
+    is classified by the other rules rather than lost.
     """
     message = message_from_bytes(raw, policy=policy.default)  # str headers: the detectors lower()
+    if not message.get("from"):
+        return Failures()
     try:
         temporary, permanent = all_failures(message)
     except Exception:  # third-party heuristics on any input: see the docstring
