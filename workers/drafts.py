@@ -68,6 +68,8 @@ class Drafter:
             text=text,
             html=html,
             subject_prefix=str(context.get("subject_prefix", "")),
+            thread_index=str(context.get("thread_index", "")),
+            thread_topic=str(context.get("thread_topic", "")),
             attachments=(chart,) if chart else (),
         )
 
