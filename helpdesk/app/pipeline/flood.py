@@ -16,6 +16,7 @@ from helpdesk.app import customers
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.app.unit_of_work import unit
 from helpdesk.domain.senders import WINDOW, flood_reason
+from helpdesk.domain.vocabulary import BACKFILL_SOURCE
 from storage.models import Customer, Ticket
 
 log = logging.getLogger("helpdesk.flood")
@@ -25,6 +26,8 @@ def stage(ctx: MailContext, env: Env) -> None:
     assert ctx.sender is not None
     if ctx.ticket is not None:
         return  # a reply: never limited
+    if ctx.envelope.source == BACKFILL_SOURCE:
+        return  # an old mailbox imported: its tickets were opened over years, not this hour
     if ctx.plan is not None and ctx.plan.new_ticket_for is None:
         return  # an agent's #list, #show, #help...: opens no ticket
     on_behalf = ctx.plan.new_ticket_for if ctx.plan is not None else None

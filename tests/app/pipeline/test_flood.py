@@ -9,10 +9,11 @@ from click.testing import CliRunner
 from sqlalchemy import ColumnElement, func, select
 
 from gateway.cli import main
+from gateway.intake import Arrival, Intake
 from helpdesk.app.pipeline.context import Outcome
 from helpdesk.app.runtime import App
 from helpdesk.domain import tokens
-from helpdesk.domain.vocabulary import MailStatus
+from helpdesk.domain.vocabulary import BACKFILL_SOURCE, MailStatus
 from storage.models import InboundMail, Outbox, Ticket
 from tests.helpers import cli_env, mail, store_and_drain, store_raw
 from workers.processor import drain
@@ -99,3 +100,18 @@ def test_a_held_mail_replayed_after_the_hour_becomes_a_ticket(app: App) -> None:
     helpdesk(app, "mail", "replay", "--all-quarantined")
     assert [o for o, _ in outcomes(app)] == [Outcome.NEW_TICKET.value] * (LIMIT + 1)
     assert count(app, Ticket) == LIMIT + 1
+
+
+def test_an_imported_mailbox_is_not_a_flood(app: App) -> None:
+    """``helpdesk imap backfill`` brings in years of one customer's mail at once."""
+    app = limited(app)
+    intake = Intake(app.engine)
+    intake.start()
+    try:
+        for i in range(LIMIT + 2):
+            arrival = Arrival(new_mail(i), SENDER, ("support@example.com",), BACKFILL_SOURCE)
+            intake.submit(arrival).result(timeout=30)
+    finally:
+        intake.stop()
+    drain(app)
+    assert [o for o, _ in outcomes(app)] == [Outcome.NEW_TICKET.value] * (LIMIT + 2)
