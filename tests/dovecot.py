@@ -7,6 +7,8 @@ whole instance is "rootless": every process is the current user and nothing is c
 
 With ``oauth_url`` it also takes XOAUTH2 and OAUTHBEARER, checking each token with Dovecot's
 oauth2 passdb against that RFC 7662 introspection endpoint (``tests/oauth_introspection.py``).
+With ``capabilities`` it announces only those after login (``IMAP4rev1``: a server without
+IDLE, MOVE or UIDPLUS, as some still are).
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ passdb {{
     return "plain login xoauth2 oauthbearer", passdb
 
 
-def _config(root: Path, mail_dir: Path, port: int, oauth_url: str = "") -> str:
+def _config(
+    root: Path, mail_dir: Path, port: int, oauth_url: str = "", capabilities: str = ""
+) -> str:
     if os.geteuid() == 0:
         mail = pwd.getpwnam(MAIL_USER)
         users = f"""\
@@ -86,9 +90,10 @@ first_valid_gid = {me.pw_gid}
         chroot = "  chroot =\n"  # chroot needs root
     no_chroot = "".join(f"service {s} {{\n{chroot}}}\n" for s in ("anvil", "ipc", "old-stats"))
     mechanisms, oauth_passdb = _oauth(root, oauth_url)
+    announced = f"imap_capability = {capabilities}\n" if capabilities else ""
     return f"""\
 protocols = imap
-listen = 127.0.0.1
+{announced}listen = 127.0.0.1
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
@@ -134,9 +139,12 @@ def _alive_in_group(pgid: int) -> bool:
 class Dovecot:
     """One running instance; ``url`` is what ``HELPDESK_IMAP_URL`` would be set to."""
 
-    def __init__(self, root: Path, timeout: float = 15.0, oauth_url: str = "") -> None:
+    def __init__(
+        self, root: Path, timeout: float = 15.0, oauth_url: str = "", capabilities: str = ""
+    ) -> None:
         self.root = root
         self.oauth_url = oauth_url
+        self.capabilities = capabilities
         self.host = "127.0.0.1"
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -174,7 +182,9 @@ class Dovecot:
             if attempt or not self.port:  # a restart keeps its port when it can
                 self.port = _free_port()
             config = self.root / "dovecot.conf"
-            config.write_text(_config(self.root, self._mail_dir, self.port, self.oauth_url))
+            config.write_text(
+                _config(self.root, self._mail_dir, self.port, self.oauth_url, self.capabilities)
+            )
             with open(self.root / "stderr.log", "wb") as stderr:
                 self._process = subprocess.Popen(
                     [binary, "-F", "-c", str(config)],

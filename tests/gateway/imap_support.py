@@ -17,9 +17,9 @@ from tests.fixtures import unavailable
 from tests.helpers import mail
 
 
-def running_dovecot(root: Path, oauth_url: str = "") -> Iterator[Dovecot]:
+def running_dovecot(root: Path, oauth_url: str = "", capabilities: str = "") -> Iterator[Dovecot]:
     """The body of each file's ``dovecot`` fixture: started, yielded, stopped by its PID."""
-    server = Dovecot(root, oauth_url=oauth_url)
+    server = Dovecot(root, oauth_url=oauth_url, capabilities=capabilities)
     try:
         try:
             server.start()

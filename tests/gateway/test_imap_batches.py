@@ -1,8 +1,9 @@
 """How the IMAP poller fetches: batches bounded by bytes, mail gone meanwhile, mail too large,
-and the settings and backoff behind it."""
+a server without IDLE, MOVE or UIDPLUS, and the settings and backoff behind it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -21,7 +22,7 @@ from helpdesk.app.settings import Settings
 from helpdesk.domain.mail.headers import HeaderFacts
 from helpdesk.domain.vocabulary import MailStatus
 from tests.dovecot import Dovecot
-from tests.gateway.imap_support import customer_mail, flags, running_dovecot, stored
+from tests.gateway.imap_support import customer_mail, flags, running_dovecot, stored, wait_for
 from tests.helpers import mail, tickets
 from workers.processor import drain
 
@@ -166,3 +167,27 @@ def test_the_settings_reach_the_poller() -> None:
     assert (options.done, options.oauth_mechanism) == ("move:Done", "oauthbearer")
     assert (options.token_lifetime_seconds, options.fetch_bytes) == (3600, 1000)
     assert options.max_message_bytes == 5000
+
+
+@pytest.fixture
+def plain_dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    """A server that announces no IDLE, no MOVE and no UIDPLUS."""
+    yield from running_dovecot(tmp_path / "plain", capabilities="IMAP4rev1")
+
+
+def test_without_idle_the_thread_polls_and_logs_each_poll(
+    plain_dovecot: Dovecot, app: App, intake: Intake, caplog: pytest.LogCaptureFixture
+) -> None:
+    options = ImapOptions(interval_seconds=0.2, done="move:Taken")
+    poller = ImapPoller(plain_dovecot.url, intake, app.engine, options)
+    with caplog.at_level(logging.INFO, logger="helpdesk.imap"):
+        poller.start()
+        try:
+            wait_for(lambda: caplog.text.count("0 seen, 0 taken") >= 2)  # a look, a pause, a look
+            plain_dovecot.append(customer_mail(1), customer_mail(2))
+            wait_for(lambda: "2 seen, 2 taken" in caplog.text)
+        finally:
+            poller.stop()
+    assert plain_dovecot.uids() == []  # moved by COPY, then deleted and expunged
+    assert len(plain_dovecot.uids("Taken")) == 2
+    assert len(stored(app)) == 2
