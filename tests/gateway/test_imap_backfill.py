@@ -85,6 +85,23 @@ def test_old_mail_is_threaded_as_it_arrived_and_nobody_is_told(
     assert any(rcpt == "customer3@customer.test" for _, rcpt in outbox(app))
 
 
+def test_the_same_words_months_apart_are_two_mails(
+    dovecot: Dovecot, app: App, intake: Intake
+) -> None:
+    """Stored today, the second would have looked like the first sent twice within minutes."""
+    for n, month in ((1, 0), (2, 3)):
+        again = mail(
+            sender="Customer 1 <customer1@customer.test>",
+            subject="Printer jammed",
+            body="The printer is jammed again.",
+            message_id=f"<jam-{n}@customer.test>",
+        ).as_bytes()
+        append_at(dovecot, "Archive", again, DAY + timedelta(days=30 * month))
+    assert run(dovecot, intake, app).taken == 2
+    drain(app)
+    assert [t.subject for t in tickets(app)] == ["Printer jammed", "Printer jammed"]
+
+
 def test_since_leaves_older_mail_out(dovecot: Dovecot, app: App, intake: Intake) -> None:
     old_thread(dovecot)
     since = (DAY + timedelta(days=2)).date()

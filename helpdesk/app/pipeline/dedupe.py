@@ -15,11 +15,15 @@ from sqlalchemy.orm import Session
 from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.app.settings import Settings
 from helpdesk.app.unit_of_work import unit
+from helpdesk.domain.vocabulary import BACKFILL_SOURCE
 from storage.models import Message, Ticket
 
 
 def stage(ctx: MailContext, env: Env) -> None:
     assert ctx.sender is not None
+    if ctx.envelope.source == BACKFILL_SOURCE:  # its messages are all dated today
+        ctx.decide("dedupe", "old mail imported by backfill: only its Message-ID is a repeat")
+        return
     if ctx.plan is not None and ctx.plan.actions:
         ctx.decide("dedupe", "commands: never a repeat of other content (the edge dedupes resends)")
         return

@@ -8,6 +8,7 @@ decides which of the addresses count (``helpdesk.app.pipeline.automated``).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +17,9 @@ from email import message_from_bytes, policy
 from flufl.bounce import all_failures
 
 from helpdesk.domain.mail.message import plausible_address
+
+# flufl.bounce says at INFO which of its 17 detectors it tries, for every mail it reads
+logging.getLogger("flufl.bounce").setLevel(logging.WARNING)
 
 _FINAL_RECIPIENT = re.compile(
     r"^(?:final|original)-recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?", re.I | re.M
