@@ -59,6 +59,8 @@ class UnitOfWork:
     timers: dict[int, dict[tuple[str, datetime], Timer]] = field(default_factory=dict)
     alerted: dict[int, list[Outbox]] = field(default_factory=dict)  # recent SLA alerts, by ticket
     members: list[tuple[int, int]] | None = None  # (group, agent): every membership
+    # each ticket's latest proven customer mail's (Thread-Index, Thread-Topic), as posted here
+    thread_headers: dict[Ticket, tuple[str, str]] = field(default_factory=dict)
 
 
 def unit(session: Session) -> UnitOfWork:
