@@ -11,7 +11,7 @@ from helpdesk.app.pipeline.context import Env, MailContext, Outcome
 from helpdesk.domain import lifecycle
 from helpdesk.domain.auth import customer_proven
 from helpdesk.domain.commands.effects import OpenFor
-from helpdesk.domain.mail import thread_index
+from helpdesk.domain.mail.charsets import decode_header_value
 from helpdesk.domain.mail.message import Address, Attachment
 from helpdesk.domain.tokens import is_ours
 from helpdesk.domain.vocabulary import AuthorKind, MessageKind, Status
@@ -107,8 +107,9 @@ def _post(
         verified=verified,
     )
     if actor.kind is AuthorKind.CUSTOMER and verified:  # what our answers' Thread-Index extends
-        head = ctx.envelope.raw[: thread_index.HEAD_BYTES]
-        unit_of_work.unit(env.session).thread_headers[ticket] = thread_index.from_headers(head)
+        headers = ctx.mail.headers
+        index, topic = headers.get("thread-index", ""), headers.get("thread-topic")
+        unit_of_work.unit(env.session).thread_headers[ticket] = (index, decode_header_value(topic))
 
 
 def _new_ticket(ctx: MailContext, env: Env, linked: Ticket | None) -> None:

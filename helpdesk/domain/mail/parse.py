@@ -42,7 +42,9 @@ REPORT_TYPES = (
     "message/disposition-notification",
     "message/feedback-report",
 )
-CLASSIFY_HEADERS = (
+KEPT_HEADERS = (  # what the stages read besides the addresses: classifying, and Outlook's thread
+    "thread-index",
+    "thread-topic",
     "auto-submitted",
     "precedence",
     "x-autoreply",
@@ -294,7 +296,7 @@ def parse(raw: bytes) -> ParsedMail:
     senders = _addresses(message, "from") or _addresses(message, "sender")
     headers = {
         name: clean_header(str(message.get(name)))
-        for name in CLASSIFY_HEADERS
+        for name in KEPT_HEADERS
         if message.get(name) is not None
     }
     return ParsedMail(
