@@ -25,6 +25,7 @@ from storage.models import InboundMail
 log = logging.getLogger("helpdesk.processor")
 AHEAD_BYTES = 48 * 1024 * 1024  # mail decoded ahead, or decoded and waiting: at most (one at least)
 PART_BYTES = 16 * 1024 * 1024  # one process's part at a time (one mail at least)
+UNIT_BYTES = 32 * 1024 * 1024  # the mails of one unit of work (``fitting``): one at least
 
 
 def envelope_of(mail: InboundMail) -> Envelope:
@@ -195,7 +196,30 @@ class Decoder:
         taken = set(mail_ids)
         self._wanted = [i for i in self._wanted if i not in taken]
         self._submit()  # the next ones, in the room these leave
-        return found | (prepared(self._app, missing) if missing else {})
+        return found | (self._decoded_now(missing) if missing else {})
+
+    def fitting(self, mail_ids: list[int], limit: int | None = None) -> list[int]:
+        """The first of ``mail_ids`` whose mails add up to ``limit`` bytes (``UNIT_BYTES``), one
+        at least: what a unit of work holds at once, decoded, until it commits."""
+        self._measure(mail_ids)
+        room = UNIT_BYTES if limit is None else limit
+        fit: list[int] = []
+        for mail_id in mail_ids:
+            room -= self._sizes.get(mail_id, 0)
+            if fit and room < 0:
+                break
+            fit.append(mail_id)
+        return fit
+
+    def _decoded_now(self, mail_ids: list[int]) -> dict[int, MailContext]:
+        """Decoded by a decoding process if there is one (its memory, not this one's, holds a
+        big mail's parse), else here."""
+        if self._pool is not None:
+            try:
+                return self._pool.submit(_pool_decode, mail_ids).result()
+            except Exception as exc:  # a broken pool: decode here
+                log.warning("decoding process failed (%s); decoding here", exc)
+        return prepared(self._app, mail_ids)
 
     def keep(self, contexts: dict[int, MailContext]) -> None:
         """Contexts taken for a unit of work that ended before reaching them."""

@@ -117,15 +117,16 @@ def process_batch(
 ) -> tuple[list[Processed], int]:
     """Several mails in one unit of work: one commit (one fsync) for all of them.
 
-    Returns what was processed and how many of ``mail_ids`` were taken: the batch ends early
-    after ``BATCH_SECONDS``, so that other writers (delivery, the CLI) are not kept waiting. Each
-    mail is still all-or-nothing: if any of them raises, the whole batch is rolled back and
-    every mail is taken again in a transaction of its own, where a failure quarantines that
-    mail only.
+    Returns what was processed and how many of ``mail_ids`` were taken: the batch holds at most
+    ``decoder.UNIT_BYTES`` of mail, and ends early after ``BATCH_SECONDS``, so that other
+    writers (delivery, the CLI) are not kept waiting. Each mail is still all-or-nothing: if any
+    of them raises, the whole batch is rolled back and every mail is taken again in a
+    transaction of its own, where a failure quarantines that mail only.
     """
+    decoder = decoder or Decoder(app)
+    mail_ids = decoder.fitting(mail_ids)  # so many bytes of mail held at once, decoded
     if len(mail_ids) > 1:
         taken: list[int] = []
-        decoder = decoder or Decoder(app)
         contexts = decoder.take(mail_ids)
         try:
             with app.sessions.begin() as session:

@@ -60,3 +60,11 @@ def test_one_mail_larger_than_the_bound_is_still_decoded_ahead(
         assert list(worker.take([only])) == [only]
     finally:
         worker.close()
+
+
+def test_a_unit_of_work_takes_so_many_bytes_of_mail_and_one_at_least(app: App) -> None:
+    ids = big_mails(app, 4)
+    worker = Decoder(app)
+    assert worker.fitting(ids, limit=1_000_000) == ids[:2]  # ~410 KB each
+    assert worker.fitting(ids, limit=1000) == ids[:1]
+    assert worker.fitting(ids) == ids
