@@ -7,14 +7,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from helpdesk.domain import senders
+from helpdesk.domain.vocabulary import MailStatus
 from storage.listing import count_to, page_ids
 from storage.models import (
     Agent,
     Customer,
     Group,
+    InboundMail,
     Message,
     MessageAttachment,
     Ticket,
@@ -178,6 +181,16 @@ def _rows(session: Session, ids: list[int]) -> list[TicketRow]:
             number, subject, status.value, priority.value, category, customer, assignee, *at
         )
     return [rows[key] for key in ids]
+
+
+def held_from(session: Session, email: str) -> int:
+    """How many mails from ``email`` the sender limit holds (quarantined, not yet replayed)."""
+    held = select(func.count(InboundMail.id)).where(
+        InboundMail.status == MailStatus.QUARANTINED,
+        func.lower(InboundMail.from_address) == email.lower(),
+        InboundMail.reason.startswith(senders.HELD),
+    )
+    return session.scalar(held) or 0
 
 
 def ticket_detail(

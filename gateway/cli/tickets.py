@@ -10,7 +10,7 @@ import click
 from gateway.cli.common import open_app
 from helpdesk.app import clock, orders, views
 from helpdesk.domain.vocabulary import Priority, Status
-from storage.queries import PageTooDeep, TicketFilter, list_tickets, ticket_detail
+from storage.queries import PageTooDeep, TicketFilter, held_from, list_tickets, ticket_detail
 
 
 @click.group()
@@ -62,11 +62,13 @@ def tickets_show(number: str, as_json: bool) -> None:
     app = open_app()
     with app.sessions() as session:
         detail = ticket_detail(session, number, history_limit=None)
+        held = held_from(session, detail.ticket.customer) if detail else 0
     if detail is None:
         click.echo("Ticket not found", err=True)
         sys.exit(1)
     order = orders.details(app, detail.external_ref, clock.now(app.settings))
     if as_json:
-        click.echo(json.dumps(detail.as_json() | ({"order": order} if order else {}), indent=2))
+        extra = ({"order": order} if order else {}) | ({"held_mails": held} if held else {})
+        click.echo(json.dumps(detail.as_json() | extra, indent=2))
     else:
-        click.echo(views.detail_text(detail, order))
+        click.echo(views.detail_text(detail, order, held))

@@ -38,7 +38,8 @@ def change(before: dict[str, Any], after: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def detail_text(detail: TicketDetail, order: str = "") -> str:
+def detail_text(detail: TicketDetail, order: str = "", held: int = 0) -> str:
+    """The ticket for people; ``held``: the customer's further mails the sender limit holds."""
     t = detail.ticket
     lines = [f"{t.number}  {t.subject}"]
     fields: list[tuple[str, Any]] = [
@@ -59,6 +60,11 @@ def detail_text(detail: TicketDetail, order: str = "") -> str:
         ("escalated", when(detail.escalated_at)),
     ]
     lines += [f"  {label + ':':<20}{value}" for label, value in fields if value]
+    if held:
+        lines.append(
+            f"  {'held:':<20}{held} further mails from {t.customer}, held by the sender limit "
+            "(helpdesk mail list)"
+        )
     lines.append("\nHistory:")
     if detail.history_truncated:
         lines.append(f"  (only the last {len(detail.history)} events)")

@@ -13,13 +13,16 @@ from datetime import timedelta
 WINDOW = timedelta(hours=1)
 
 
+HELD = "sender limit:"  # how the reason of a mail held by the limit begins
+
+
 def flood_reason(email: str, opened: int, limit: int) -> str | None:
     """Why a new ticket from ``email`` is held, having ``opened`` tickets in the last hour; None
     when it may open one. A ``limit`` of 0 or less is no limit."""
     if limit <= 0 or opened < limit:
         return None
     return (
-        f"sender limit: {email} opened {opened} new tickets in the last hour "
+        f"{HELD} {email} opened {opened} new tickets in the last hour "
         f"(at most {limit}, HELPDESK_MAX_NEW_TICKETS_PER_SENDER_HOUR); held, not acknowledged: "
         "helpdesk mail replay ID makes it a ticket once the hour has passed"
     )

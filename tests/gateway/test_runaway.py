@@ -74,5 +74,10 @@ def test_a_flood_opens_the_limit_and_keeps_the_rest(
     assert listed.count("sender limit") == FLOOD - LIMIT
     shown = helpdesk(app, "mail", "show", str(held[0][0]))
     assert "status:     quarantined" in shown and "sender limit" in shown
+    ticket = helpdesk(app, "tickets", "show", opened[0])  # the agents see it on their tickets
+    assert f"{FLOOD - LIMIT} further mails from {ATTACKER}, held by the sender limit" in ticket
+    assert '"held_mails": 40' in helpdesk(app, "tickets", "show", opened[0], "--json")
+    calm = helpdesk(app, "tickets", "show", others[0].number)
+    assert "held" not in calm.split("History:")[0]
     warned = [r for r in caplog.records if r.name == "helpdesk.flood"]
     assert len(warned) == FLOOD - LIMIT
