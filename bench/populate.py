@@ -15,52 +15,46 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Engine, Table, delete, insert, text
+# re-exported: the benchmarks find the team and the targets here
+from populate_team import NAMES as NAMES
+from populate_team import SURNAMES as SURNAMES
+from populate_team import TARGETS as TARGETS
+from populate_team import Team as Team
+from populate_team import add_team as add_team
+from populate_team import move_sequences as move_sequences
+from populate_team import policy_targets as policy_targets
+from populate_team import set_policies as set_policies
+from populate_team import table as table
+from populate_team import timer_policy as timer_policy
+from sqlalchemy import Table, insert, text
 
 from helpdesk.app import sla
-from helpdesk.app.settings import Settings
 from helpdesk.app.tickets import NUMBER_ALPHABET
 from helpdesk.domain import timers as kinds
-from helpdesk.domain.timers.facts import Facts, Policy
-from helpdesk.domain.timers.sla import Targets
+from helpdesk.domain.timers.facts import Facts
 from helpdesk.domain.vocabulary import (
     AuthorKind,
     EventKind,
     MessageKind,
     Priority,
-    Role,
     Status,
     TimerStatus,
 )
-from storage.base import Base
 from storage.db import make_engine
 from storage.models import (
-    Agent,
     Customer,
-    Group,
-    GroupMember,
     Message,
-    SlaPolicy,
     Ticket,
     TicketEvent,
     Timer,
 )
 
 BATCH = 5000  # tickets per INSERT batch and transaction: a multiple of 4 (the customers)
-DAY = 24 * 60
-# Minutes (first response, next response, resolution) per priority: due dates days away, and a
-# resolution warning (at 80%) always after the first-response breach.
-TARGETS = {
-    Priority.LOW: (3 * DAY, 3 * DAY, 10 * DAY),
-    Priority.MEDIUM: (2 * DAY, 2 * DAY, 7 * DAY),
-    Priority.HIGH: (DAY, DAY, 4 * DAY),
-    Priority.URGENT: (DAY, DAY // 2, 3 * DAY),
-}
 PRIORITIES = (Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.URGENT)
 PRIORITY_WEIGHTS = (20, 55, 20, 5)
 STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.AWAITING_CUSTOMER, Status.RESOLVED)
@@ -80,8 +74,6 @@ FACT_COLUMNS = (
     "assignee_agent_id",
 )
 
-NAMES = ("Alice", "Bruno", "Chloe", "Dmitri", "Elena", "Farid", "Greta", "Hiro", "Ines", "Jonas")
-SURNAMES = ("Andersen", "Okafor", "Dubois", "Ivanova", "Rossi", "Haddad", "Tanaka", "Garcia")
 DOMAINS = ("acme-corp.com", "globex.io", "initech.net", "northwind.co.uk", "contoso.fr")
 SUBJECTS = (
     "Cannot log in since this morning",
@@ -98,68 +90,6 @@ BODY = (
 )
 
 
-def policy_targets(priority: Priority) -> Targets:
-    first, following, whole = TARGETS[priority]
-    return Targets(timedelta(minutes=first), timedelta(minutes=following), timedelta(minutes=whole))
-
-
-def timer_policy() -> Policy:
-    """The timer settings of a helpdesk with the defaults (what the benchmarks' processes run)."""
-    return Settings.model_construct().timer_policy
-
-
-@dataclass
-class Team:
-    """Agents the tickets are assigned to: groups of agents, a supervisor and an admin."""
-
-    agents: list[int] = field(default_factory=list)
-    groups: list[int] = field(default_factory=list)
-
-
-def set_policies(engine: Engine) -> None:
-    """The SLA targets of ``TARGETS``, in place of those ``helpdesk init`` sets."""
-    rows = [
-        {
-            "priority": p,
-            "first_response_minutes": first,
-            "next_response_minutes": following,
-            "resolution_minutes": whole,
-        }
-        for p, (first, following, whole) in TARGETS.items()
-    ]
-    with engine.begin() as conn:
-        conn.execute(delete(table(SlaPolicy)))
-        conn.execute(insert(table(SlaPolicy)), rows)
-
-
-def add_team(engine: Engine, now: datetime, groups: int = 3, per_group: int = 4) -> Team:
-    """``groups`` groups of ``per_group`` agents, plus a supervisor and an admin in none."""
-    team = Team()
-    agents = [
-        {"id": 1, "email": "admin@example.com", "name": "Ada Admin", "role": Role.ADMIN},
-        {"id": 2, "email": "sue@example.com", "name": "Sue Super", "role": Role.SUPERVISOR},
-    ]
-    members = []
-    for group_id in range(1, groups + 1):
-        team.groups.append(group_id)
-        for a in range(per_group):
-            agent_id = len(agents) + 1
-            name = f"{NAMES[agent_id % len(NAMES)]} {SURNAMES[a % len(SURNAMES)]}"
-            email = f"agent{agent_id}@example.com"
-            agents.append({"id": agent_id, "email": email, "name": name, "role": Role.AGENT})
-            members.append({"group_id": group_id, "agent_id": agent_id})
-            team.agents.append(agent_id)
-    with engine.begin() as conn:
-        conn.execute(insert(table(Agent)), [a | {"created_at": now} for a in agents])
-        conn.execute(
-            insert(table(Group)),
-            [{"id": g, "name": f"queue-{g}", "created_at": now} for g in team.groups],
-        )
-        conn.execute(insert(table(GroupMember)), members)
-    move_sequences(engine, [table(Agent), table(Group)])
-    return team
-
-
 @dataclass
 class _Rows:
     customers: list[dict[str, Any]] = field(default_factory=list)
@@ -174,10 +104,6 @@ class _Rows:
         yield table(Message), self.messages
         yield table(TicketEvent), self.events
         yield table(Timer), self.timers
-
-
-def table(model: type[Base]) -> Table:
-    return cast(Table, model.__table__)
 
 
 def ticket_number(index: int) -> str:
@@ -301,21 +227,6 @@ def _rows(rng: random.Random, start: int, count: int, now: datetime, team: Team 
             }
         )
     return rows
-
-
-def move_sequences(engine: Engine, tables: Sequence[Table]) -> None:
-    """PostgreSQL: the id sequences past the ids given here, so the helpdesk's own inserts fit."""
-    if engine.dialect.name != "postgresql":
-        return
-    with engine.begin() as conn:
-        for table in tables:
-            name = table.name
-            conn.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                    f"(SELECT coalesce(max(id), 0) + 1 FROM {name}), false)"
-                )
-            )
 
 
 def populate(url: str, count: int, seed: int = 1, team: Team | None = None) -> float:
