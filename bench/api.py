@@ -7,13 +7,13 @@ Run from the repository root::
 
 Per database:
 
-1. **The data** (``api_data.py``, ``api_story.py``, ``api_load.py``): a database made by the
-   project's migrations, then N tickets of a helpdesk three years at work, with their
-   customers, messages, events, tags and pending timers, bulk-loaded (``executemany`` in a
-   transaction per batch on SQLite, ``COPY`` on PostgreSQL). With ``--keep`` the database stays
-   (``BENCH_API_DIR``/tickets-N.db, or PostgreSQL ``bench_api_N``) and the next run with
-   ``--keep`` takes it as it is, brought to the newest migration (``--fresh`` makes it again,
-   ``--drop`` drops it and stops).
+1. **The data** (``api_database.py``, ``api_data.py``, ``api_story.py``, ``api_load.py``): a
+   database made by the project's migrations, then N tickets of a helpdesk three years at work,
+   with their customers, messages, events, tags and pending timers, bulk-loaded
+   (``executemany`` in a transaction per batch on SQLite, ``COPY`` on PostgreSQL). With
+   ``--keep`` the database stays (``BENCH_API_DIR``/tickets-N.db, or PostgreSQL
+   ``bench_api_N``) and the next run with ``--keep`` takes it as it is, brought to the newest
+   migration (``--fresh`` makes it again, ``--drop`` drops it and stops).
 2. **The server**: ``helpdesk web`` (``python -m gateway`` from this checkout) on a free
    loopback port, in its own process, with an API token for an agent (``agent3``, of group
    ``queue-1``) and one for the supervisor.
@@ -33,7 +33,6 @@ A measurement, not a test: the exit status is 0 whatever the figures.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import signal
 import socket
@@ -43,15 +42,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import api_load
 import populate
-import psycopg
 from api_cases import LIST_CASES, SHOW_CASES, Caller, Client, Sample, Timed, measure, paths
 from api_data import SPAN, long_id
+from api_database import database_of, drop, prepare
 from common import (
-    PG_ADMIN_URL,
     Children,
-    Database,
     helpdesk,
     helpdesk_env,
     percentile,
@@ -63,11 +59,10 @@ from common import (
 from sqlalchemy import Engine, func, select, text
 
 from helpdesk.app import api_tokens
-from storage.db import make_engine, make_session_factory, upgrade
+from storage.db import make_engine, make_session_factory
 from storage.models import Agent, Customer, Ticket
 
 SECRET = "bench-api-secret-not-for-production-0123456789"
-DATA_DIR = Path(os.environ.get("BENCH_API_DIR", "/tmp/helpdesk-bench-api"))
 LIST_P99_MS, SHOW_P99_MS = 50.0, 20.0
 WARMUP = 10
 AGENT_ID, AGENT_GROUP = 3, "queue-1"  # populate.add_team's first agent, in the first group
@@ -83,74 +78,6 @@ class Options:
     requests: int
     explain: bool
     seed: int
-
-
-def database_of(kind: str, tickets: int) -> Database:
-    if kind == "sqlite":
-        return Database(kind, f"sqlite:///{DATA_DIR / f'tickets-{tickets}.db'}")
-    return Database(kind, PG_ADMIN_URL.rsplit("/", 1)[0] + f"/bench_api_{tickets}")
-
-
-def drop(database: Database) -> None:
-    if database.kind == "sqlite":
-        path = Path(database.url.removeprefix("sqlite:///"))
-        for leftover in path.parent.glob(path.name + "*"):
-            leftover.unlink()
-        return
-    name = database.url.rsplit("/", 1)[1]
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-
-
-def complete(database: Database, tickets: int) -> bool:
-    """A database of an earlier ``--keep`` run with all its tickets."""
-    try:
-        engine = make_engine(database.url)
-        try:
-            with engine.connect() as conn:
-                found = conn.execute(select(func.count(), func.max(Ticket.id))).one()
-        finally:
-            engine.dispose()
-    except Exception:  # no such file or database, or no schema in it
-        return False
-    return tuple(found) == (tickets, tickets)
-
-
-def generate(database: Database, tickets: int, seed: int) -> None:
-    drop(database)
-    if database.kind == "sqlite":
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-    else:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {database.url.rsplit('/', 1)[1]}")
-    started = time.perf_counter()
-    engine = make_engine(database.url)
-    try:
-        upgrade(engine)
-        shape = api_load.shape_of(engine, tickets, datetime.now(UTC), seed)
-        rows = api_load.load(engine, shape, api_load.Reporter(tickets))
-        upgrade(engine)  # nothing to migrate: SQLite's planner statistics, dropped with the indexes
-    finally:
-        engine.dispose()
-    seconds = time.perf_counter() - started
-    print(f"  generated in {seconds:.0f} s: {rows:,} rows ({rows / seconds:,.0f} rows/s)")
-
-
-def prepare(database: Database, options: Options) -> None:
-    if options.keep and not options.fresh and complete(database, options.tickets):
-        started, engine = time.perf_counter(), make_engine(database.url)
-        try:
-            upgrade(engine)  # a kept database made before a new migration gets it here
-        finally:
-            engine.dispose()
-        took = time.perf_counter() - started
-        print(f"  kept database taken, brought to the newest migration ({took:.1f} s)")
-        return
-    print(f"  generating {options.tickets:,} tickets ...", flush=True)
-    generate(database, options.tickets, options.seed)
 
 
 def callers(engine: Engine, tickets: int) -> list[Caller]:
@@ -214,7 +141,7 @@ def wait_healthy(port: int, timeout: float = 60.0) -> None:
 def run_database(kind: str, options: Options, workdir: Path) -> None:
     database = database_of(kind, options.tickets)
     print(f"\n{database.label}, {options.tickets:,} tickets", flush=True)
-    prepare(database, options)
+    prepare(database, options.tickets, options.seed, options.keep, options.fresh)
     engine = make_engine(database.url)
     try:
         people, sample = callers(engine, options.tickets), sample_of(engine, options.tickets)
