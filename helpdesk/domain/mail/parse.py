@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime, unquote
+from email.utils import getaddresses, parsedate_to_datetime
 
 from helpdesk.domain.mail import tnef
+from helpdesk.domain.mail.attachment_names import clean_name, filename
 from helpdesk.domain.mail.charsets import (
     POLICY,
     clean_header,
@@ -26,7 +27,6 @@ from helpdesk.domain.mail.charsets import (
 )
 from helpdesk.domain.mail.html import html_to_text
 from helpdesk.domain.mail.message import (
-    CONTROL,
     MAX_ID,
     Address,
     Attachment,
@@ -98,40 +98,6 @@ def _content_type(part: Message) -> str:
     return ctype
 
 
-def _filename(part: Message) -> str:
-    """The attachment's name (RFC 2231 or RFC 2047 or raw 8-bit), without any directory."""
-    value = part.get_param("filename", None, "content-disposition")
-    if value is None:
-        value = part.get_param("name", None)
-    if isinstance(value, tuple):  # RFC 2231: (charset, language, text of the raw bytes)
-        name = _rfc2231_text(value[0], unquote(value[2]))
-    else:
-        name = decode_header_value(value or "")
-    return _clean_name(name)
-
-
-def _clean_name(name: str) -> str:
-    """A file name without any directory or control character, of at most 255 characters."""
-    name = _shorten(CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(), 255)
-    return name if name not in ("", ".", "..") else ""
-
-
-def _rfc2231_text(charset: str | None, text: str) -> str:
-    if any(ord(c) > 0xFF for c in text):  # raw 8-bit bytes, already read as text
-        return text
-    return decode_bytes(text.encode("latin-1"), charset)
-
-
-def _shorten(name: str, limit: int) -> str:
-    """At most ``limit`` characters, keeping a short extension."""
-    if len(name) <= limit:
-        return name
-    stem, dot, extension = name.rpartition(".")
-    if not dot or not stem or len(extension) > 16:
-        return name[:limit]
-    return stem[: limit - len(extension) - 1] + "." + extension
-
-
 # --- body ----------------------------------------------------------------------------------
 
 
@@ -144,7 +110,7 @@ def _payload_text(part: Message) -> str:
 
 def _is_attachment(part: Message) -> bool:
     disposition = str(part.get("content-disposition", "")).split(";")[0].strip().lower()
-    return disposition == "attachment" or bool(_filename(part))
+    return disposition == "attachment" or bool(filename(part))
 
 
 @dataclass
@@ -168,7 +134,7 @@ def _leaf(part: Message, walk: _Walk) -> None:
         (walk.html if ctype == "text/html" else walk.plain).append(_payload_text(part))
         return
     payload = part.get_payload(decode=True)
-    if isinstance(payload, bytes) and tnef.is_tnef(ctype, _filename(part)):
+    if isinstance(payload, bytes) and tnef.is_tnef(ctype, filename(part)):
         _winmail(part, ctype, payload, walk)
     elif isinstance(payload, bytes):
         walk.attachments.append(_attachment(part, ctype, payload))
@@ -187,13 +153,13 @@ def _winmail(part: Message, ctype: str, payload: bytes, walk: _Walk) -> None:
         return
     walk.outlook.append(unpacked)
     walk.attachments += [
-        replace(item, filename=_clean_name(item.filename) or "attachment.bin")
+        replace(item, filename=clean_name(item.filename) or "attachment.bin")
         for item in unpacked.attachments
     ]
 
 
 def _attachment(part: Message, ctype: str, content: bytes) -> Attachment:
-    return Attachment(_filename(part) or _default_name(ctype), ctype, content)
+    return Attachment(filename(part) or _default_name(ctype), ctype, content)
 
 
 def _report_text(part: Message) -> str:
@@ -223,7 +189,7 @@ def _default_name(ctype: str) -> str:
 def _enclosed(part: Message, ctype: str, walk: _Walk) -> None:
     """A mail inside the mail (forwarded as an attachment): kept whole, as an attachment."""
     if ctype == "message/external-body":  # only a pointer to content elsewhere (FTP, a URL)
-        walk.defects.append(f"external body not fetched: {_filename(part) or 'unnamed'}")
+        walk.defects.append(f"external body not fetched: {filename(part) or 'unnamed'}")
         return
     inner = part.get_payload()
     data = b""
