@@ -36,9 +36,10 @@ from storage.raw_file import CHUNK_BYTES, RawFile
 
 SPILL_BYTES = 512 * 1024  # a mail up to this size stays in memory (most mail: ~12 KB)
 HEAD_BYTES = 256 * 1024  # the header block kept for the edge's checks, at most
-# A socket read brings up to 256 KB, which the reader hands over line by line without yielding:
-# twenty sessions doing that in a row kept a NOOP on another one waiting. Each yields this often.
+# A socket read brings up to 256 KB, which the reader hands over without yielding: twenty
+# sessions doing that in a row kept a NOOP on another one waiting. Each yields this often.
 YIELD_BYTES = 64 * 1024
+READ_BYTES = 64 * 1024  # taken from the reader's buffer at once
 log = logging.getLogger("helpdesk.smtp")
 _WRITER = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="data-spill")
 
@@ -192,33 +193,69 @@ class StreamingSMTP(SMTP):
             sink.discard()
 
     async def _receive(self, sink: DataSink) -> _State:
-        """Read up to the lone dot, as aiosmtpd does; each whole line to ``sink``."""
-        state, size, partial, turn = _State.NOMINAL, 0, False, 0
-        limit = self.data_size_limit
+        """Read up to the lone dot, as aiosmtpd does, but a buffer at a time: whole lines to
+        ``sink``, unstuffed. aiosmtpd reads a line at a time, a few microseconds of Python
+        each; twenty mails of 10 MB are 3.5 million lines, which kept a NOOP on another session
+        waiting for 0.4 s. Here lines are found, checked and unstuffed by bytes methods."""
+        state, size, turn = _State.NOMINAL, 0, 0
+        tail, at_start = b"", True  # the line not ended yet; whether ``tail`` is its start
+        limit, longest = self.data_size_limit, self.line_length_limit
         while self.transport is not None:
             try:
-                line: bytes = await self._reader.readuntil(b"\r\n")
+                chunk = await self._reader.read(READ_BYTES)
             except asyncio.CancelledError:
                 self._writer.close()
                 raise
-            except asyncio.LimitOverrunError as error:
-                if state is _State.NOMINAL:
-                    state = _State.TOO_LONG
-                    sink.drop()
-                line = await self._reader.read(error.consumed)
-            if not partial and line == b".\r\n":
-                return state
-            size += len(line)
-            if size - turn >= YIELD_BYTES:
-                turn = size
-                await asyncio.sleep(0)
+            if not chunk:
+                break
+            data, begins = tail + chunk, at_start
+            cut = data.rfind(b"\r\n") + 2  # whole lines up to ``cut``; 1 when there are none
+            whole, tail = (data[:cut], data[cut:]) if cut > 1 else (b"", data)
+            end = _lone_dot(whole, begins)
+            if end >= 0:
+                self._unread(whole[end + 3 :] + tail)  # what a pipelining client sent next
+                whole, tail = whole[:end], b""
+            at_start = begins if cut <= 1 else True
+            if len(tail) > longest:  # too long already: only where it ends still matters
+                tail, at_start = tail[-1:], False
+            size += len(whole)
             if state is _State.NOMINAL and limit and size > limit:
                 state = _State.TOO_MUCH
                 sink.drop()
-            partial = not line.endswith(b"\r\n")
-            if state is _State.NOMINAL and len(line) > self.line_length_limit:
-                state = _State.TOO_LONG  # aiosmtpd's own check, past the reader's limit
+            if state is _State.NOMINAL and (not at_start or _too_long(whole, longest)):
+                state = _State.TOO_LONG
                 sink.drop()
-            if state is _State.NOMINAL and sink.add(line[1:] if line[:1] == b"." else line):
+            if state is _State.NOMINAL and whole and sink.add(_unstuffed(whole, begins)):
                 await sink.flush()
+            if end >= 0:
+                return state
+            if size - turn >= YIELD_BYTES:
+                turn = size
+                await asyncio.sleep(0)
         raise ConnectionResetError("connection lost during DATA")  # never a mail cut short
+
+    def _unread(self, data: bytes) -> None:
+        """Give back what was read past the end of DATA. asyncio's StreamReader has no public
+        way to; its buffer (``_buffer``, a bytearray from 3.7 to 3.13) is what its reads take."""
+        if data:
+            self._reader._buffer[:0] = data  # type: ignore[attr-defined]
+
+
+def _lone_dot(lines: bytes, begins: bool) -> int:
+    """Where the line holding only a dot (the end of DATA) starts in ``lines``, or -1;
+    ``begins``: whether ``lines`` starts at the start of a line."""
+    if begins and lines.startswith(b".\r\n"):
+        return 0
+    found = lines.find(b"\r\n.\r\n")
+    return found + 2 if found >= 0 else -1
+
+
+def _too_long(lines: bytes, longest: int) -> bool:
+    """Whether a line of ``lines`` (CRLF included) is longer than ``longest`` octets."""
+    return bool(lines) and max(map(len, lines.split(b"\r\n"))) + 2 > longest
+
+
+def _unstuffed(lines: bytes, begins: bool) -> bytes:
+    """Whole lines with the leading dot of each dot-stuffed line removed (RFC 5321 4.5.2)."""
+    unstuffed = lines.replace(b"\r\n.", b"\r\n")
+    return unstuffed[1:] if begins and unstuffed[:1] == b"." else unstuffed
