@@ -2,13 +2,14 @@
 connection timed all the while, and the peak RSS of a process tree read from /proc.
 
 The client runs in a process of its own (``memory.py _client``): it holds the mails it sends,
-and neither its memory nor its CPU must count for a server.
+and neither its memory nor its CPU must count for a server. Its probe runs in another.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import random
 import smtplib
 import threading
@@ -17,7 +18,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from email import policy
 from email.message import EmailMessage
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from common import SUPPORT_ADDRESS, percentile, smtp_connect
 
@@ -69,41 +72,55 @@ def _send(port: int, raw: bytes, start: threading.Barrier, codes: list[int]) -> 
             codes.append(refused.smtp_code)
 
 
-def _probe(port: int, start: threading.Barrier, done: threading.Event, out: LoadResult) -> None:
-    """NOOP every 10 ms on a connection of its own, from the start of the load to its end."""
-    start.wait()
+def _probe(port: int, go: Any, done: Any, answers: Connection) -> None:
+    """NOOP every 10 ms on a connection of its own, from the start of the load to its end; the
+    times (ms) and the failures sent back on ``answers``."""
+    times: list[float] = []
+    failures = 0
+    go.wait()
     while not done.is_set():
         try:
             with smtp_connect(port, smtplib.SMTP) as client:
                 for _ in range(NOOPS_PER_SESSION):
                     began = time.perf_counter()
                     code, _ = client.noop()
-                    out.noop_ms.append((time.perf_counter() - began) * 1000)
-                    out.noop_failures += code != 250
+                    times.append((time.perf_counter() - began) * 1000)
+                    failures += code != 250
                     if done.wait(0.01):
                         break
         except (OSError, smtplib.SMTPException):
-            out.noop_failures += 1
+            failures += 1
             time.sleep(0.05)
+    answers.send((times, failures))
 
 
 def run_load(port: int, mails: int, attachment_bytes: int, seed: int) -> LoadResult:
+    """The mails sent by threads of this process, the NOOPs by a process of its own: smtplib
+    stuffs and converts a mail in Python, holding the interpreter lock for tens of milliseconds,
+    which a probe in this process would count as the server's delay."""
     raws = [make_mail(i, attachment_bytes, seed) for i in range(mails)]
     result = LoadResult(mail_bytes=sum(len(r) for r in raws))
-    start, done = threading.Barrier(mails + 2), threading.Event()
+    processes = multiprocessing.get_context("fork")  # before any thread of this process
+    go, done = processes.Event(), processes.Event()
+    receiving, sending = processes.Pipe(duplex=False)
+    probe = processes.Process(target=_probe, args=(port, go, done, sending), daemon=True)
+    probe.start()
+    start = threading.Barrier(mails + 1)
     codes: list[int] = []
     senders = [
         threading.Thread(target=_send, args=(port, raw, start, codes), daemon=True) for raw in raws
     ]
-    probe = threading.Thread(target=_probe, args=(port, start, done, result), daemon=True)
-    for thread in [*senders, probe]:
+    for thread in senders:
         thread.start()
     start.wait()
+    go.set()
     began = time.monotonic()
     for thread in senders:
         thread.join(timeout=900)
     result.seconds = time.monotonic() - began
     done.set()
+    if receiving.poll(30):
+        result.noop_ms, result.noop_failures = receiving.recv()
     probe.join(timeout=30)
     result.accepted = codes.count(250)
     result.replies = {str(c): codes.count(c) for c in sorted(set(codes))}
