@@ -20,8 +20,6 @@ exponential backoff with jitter.
 from __future__ import annotations
 
 import logging
-import select
-import socket
 import threading
 import time
 from email.utils import parseaddr
@@ -40,6 +38,9 @@ from gateway.imap_session import (
     connect,
     fetch_batch,
     fetch_meta,
+    idle_begin,
+    idle_end,
+    idle_response,
     too_large_note,
 )
 from gateway.intake import Arrival, Intake
@@ -73,12 +74,6 @@ def submit_all(intake: Intake, target: ImapTarget, bodies: dict[int, bytes], sou
     for future in futures:
         future.result(timeout=120)  # raises when the storage failed: nothing is flagged then
     return len(futures)
-
-
-def _readable(sock: socket.socket, timeout: float) -> bool:
-    poller = select.poll()
-    poller.register(sock.fileno(), select.POLLIN)
-    return bool(poller.poll(timeout * 1000))
 
 
 class ImapPoller:
@@ -147,21 +142,16 @@ class ImapPoller:
             self._idle(client)
 
     def _idle(self, client: IMAPClient) -> None:
-        """Wait until the server tells of new mail, a stop, or the IDLE's renewal. A server
-        that closes the connection makes the socket readable with nothing to read (IMAPClient's
-        ``idle_check`` then answers as if nothing came): that ends the session."""
-        client.idle()
-        sock = client.socket()
+        """Wait until the server tells of new mail, a stop, or the IDLE's renewal."""
+        tag, early = idle_begin(client)
+        told = any(map(_tells_of_mail, early))
         deadline = time.monotonic() + self._options.idle_seconds
-        while not self._stopping.is_set() and time.monotonic() < deadline:
-            if not _readable(sock, IDLE_TICK):
-                continue
-            responses = client.idle_check(timeout=0)
-            if not responses or any(r[:1] == (b"BYE",) for r in responses):
+        while not told and not self._stopping.is_set() and time.monotonic() < deadline:
+            response = idle_response(client, IDLE_TICK)
+            if response is not None and response.startswith(b"* BYE"):
                 raise ConnectionError("the server closed the connection")
-            if any(r[1:2] in ((b"EXISTS",), (b"RECENT",)) for r in responses):
-                break
-        client.idle_done()
+            told = response is not None and _tells_of_mail(response)
+        idle_end(client, tag)
 
     def poll(self, client: IMAPClient) -> int:
         """Take every mail past the saved place; returns how many were committed."""
@@ -230,6 +220,11 @@ class ImapPoller:
             else:
                 client.copy(uids, folder)
                 _expunge(client, uids)
+
+
+def _tells_of_mail(response: bytes) -> bool:
+    """``* 3 EXISTS`` or ``* 1 RECENT``: mail came (FETCH and EXPUNGE tell of other things)."""
+    return response.split()[2:3] in ([b"EXISTS"], [b"RECENT"])
 
 
 def _expunge(client: IMAPClient, uids: list[int]) -> None:

@@ -171,18 +171,18 @@ def test_serve_runs_one_poller_per_mailbox(dovecot: Dovecot, app: App) -> None:
         client.create_folder("Billing")
     urls = f"{dovecot.url}, {dovecot.folder_url('Billing')}"
     settings = app.settings.model_copy(update={"imap_url": urls, "imap_poll_seconds": 0.05})
-    # in the folders before serve starts: what is tested is a poller per mailbox; how soon IDLE
-    # brings new mail is test_imap_live's (a mail that lands just as a poller enters IDLE can
-    # wait for the IDLE's renewal: this test failed so, now and then)
-    dovecot.append(customer_mail(1))
+    dovecot.append(customer_mail(1))  # in the folders before serve starts
     dovecot.append(customer_mail(2), folder="Billing")
     running = GatewayThread(App(settings, app.engine, app.sessions, app.secret))
     running.start()
     try:
         wait_for(lambda: len(tickets(app)) == 2)
+        dovecot.append(customer_mail(3))  # in IDLE by now, or entering it
+        dovecot.append(customer_mail(4), folder="Billing")
+        wait_for(lambda: len(tickets(app)) == 4, timeout=10)  # not at the IDLE's renewal
     finally:
         running.stop()
     assert {m.source for m in stored(app)} == {"imap"}
-    assert list(flags(dovecot, "Billing").values()) == [{b"\\Seen", TAKEN}]
+    assert list(flags(dovecot, "Billing").values()) == [{b"\\Seen", TAKEN}] * 2
     places = [f"helpdesk@127.0.0.1:{dovecot.port}/{folder}" for folder in ("INBOX", "Billing")]
     assert all(imap_state.load(app.engine, place) is not None for place in places)

@@ -10,10 +10,11 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
+from imapclient import IMAPClient
 from sqlalchemy import Engine
 
 from gateway.imap import TAKEN, ImapPoller
-from gateway.imap_session import ImapOptions
+from gateway.imap_session import ImapOptions, idle_begin, idle_end
 from gateway.intake import Arrival, Intake, Receipt
 from helpdesk.app.runtime import App
 from helpdesk.domain.mail.headers import HeaderFacts
@@ -179,3 +180,46 @@ def test_a_folder_recreated_under_a_new_uidvalidity_is_taken_again_without_repea
     drain(app)
     assert len(stored(app)) == 3  # the first two are known by their Message-ID
     assert sorted(t.subject for t in tickets(app)) == [f"Problem number {n}" for n in (1, 2, 3)]
+
+
+class LandingPoller(ImapPoller):
+    """A poller that puts ``landing`` in the folder just as it enters IDLE, after the select
+    that found nothing new: Dovecot tells of it in the same packet as IDLE's ``+ idling``."""
+
+    def __init__(self, dovecot: Dovecot, intake: Intake, engine: Engine) -> None:
+        super().__init__(dovecot.url, intake, engine, NO_POLLING)
+        self.dovecot = dovecot
+        self.landing: list[bytes] = []
+
+    def _idle(self, client: IMAPClient) -> None:
+        if self.landing:
+            self.dovecot.append(self.landing.pop())
+        super()._idle(client)
+
+
+def test_a_mail_landing_as_the_poller_enters_idle_is_taken_at_once(
+    dovecot: Dovecot, app: App, intake: Intake, caplog: pytest.LogCaptureFixture
+) -> None:
+    poller = LandingPoller(dovecot, intake, app.engine)
+    poller.landing = [customer_mail(2), customer_mail(1)]  # at the first IDLE, then the next
+    with caplog.at_level(logging.INFO, logger="helpdesk.imap"):
+        poller.start()
+        try:
+            wait_for(holds(app, 2), timeout=10)  # not at the IDLE's renewal, minutes later
+        finally:
+            poller.stop()
+    assert "failed" not in caplog.text
+    assert list(flags(dovecot).values()) == [{b"\\Seen", TAKEN}] * 2
+
+
+def test_idle_begins_past_mail_told_of_before_its_continuation(dovecot: Dovecot) -> None:
+    """A server may send ``* N EXISTS`` before IDLE's ``+`` (here the answer to a NOOP sent
+    just before, not read yet): IMAPClient's ``idle`` failed on it, and the poller reconnected."""
+    with dovecot.client() as client:
+        client.select_folder("INBOX")
+        dovecot.append(customer_mail(1))
+        client._imap._command("NOOP")
+        tag, early = idle_begin(client)
+        idle_end(client, tag)
+        assert client.noop()[0].startswith(b"NOOP completed")  # the session goes on
+    assert b"* 1 EXISTS" in early
