@@ -56,9 +56,12 @@ def prepared(app: App, mail_ids: list[int]) -> dict[int, MailContext]:
         envelopes = [envelope_of(mail) for mail in rows]
     for envelope in envelopes:
         try:
-            found[envelope.mail_id or 0] = pipeline.prepare(MailContext(envelope))
+            ctx = pipeline.prepare(MailContext(envelope))
         except Exception:
-            found[envelope.mail_id or 0] = MailContext(envelope)
+            ctx = MailContext(envelope)
+        else:  # decoded: the rest of a large mail's bytes stay in storage
+            ctx.envelope = envelope.head()
+        found[envelope.mail_id or 0] = ctx
     return found
 
 

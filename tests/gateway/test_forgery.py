@@ -7,12 +7,10 @@ so a test that passes proves the forgery, not a broken setup, was refused.
 from __future__ import annotations
 
 import smtplib
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-import dkim
 import pytest
 from sqlalchemy import func, select, update
 
@@ -286,112 +284,3 @@ def test_html_only_commands_are_not_read(desk: Desk, app: App) -> None:
     desk.gateway.send(message)
     desk.settle()
     assert snapshot(app) == before
-
-
-# --- with sender authentication required -------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def dkim_key() -> tuple[bytes, bytes]:
-    try:
-        key = subprocess.run(["openssl", "genrsa", "2048"], capture_output=True, check=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.fail(f"openssl is needed to make a DKIM test key: {exc}")
-    public = subprocess.run(
-        ["openssl", "rsa", "-pubout"], input=key.stdout, capture_output=True, check=True
-    ).stdout
-    record = b"v=DKIM1; k=rsa; p=" + b"".join(
-        line for line in public.splitlines() if not line.startswith(b"-----")
-    )
-    return key.stdout, record
-
-
-@pytest.fixture
-def strict_desk(app: App, sink: Sink, dkim_key: tuple[bytes, bytes]) -> Iterator[Desk]:
-    _, record = dkim_key
-
-    def dns(name: bytes, timeout: int = 5) -> bytes:
-        return record if name == b"mail._domainkey.us.test." else b""
-
-    settings = app.settings.model_copy(
-        update={"require_sender_auth": True, "trusted_authserv_ids": "mx.example.com"}
-    )
-    strict = App(settings, app.engine, app.sessions, app.secret, dkim_dns=dns)
-    running = Desk(strict, sink).start()
-    running.send(CUSTOMER, "support@example.com", "My order never arrived.", subject="Order")
-    yield running
-    running.stop()
-
-
-def signed(message: EmailMessage, key: bytes) -> bytes:
-    raw = message.as_bytes().replace(b"\n", b"\r\n")
-    headers = [b"from", b"to", b"subject", b"message-id"]
-    return dkim.sign(raw, b"mail", b"us.test", key, include_headers=headers) + raw
-
-
-def agent_mail(desk: Desk, body: str, **headers: str) -> EmailMessage:
-    to = desk.agent_token(desk.ticket(), "ann")
-    return mail(sender="ann@us.test", to=to, subject="Re: order", body=body, **headers)
-
-
-def test_dkim_signed_mail_passes_when_required(
-    strict_desk: Desk, app: App, dkim_key: tuple[bytes, bytes]
-) -> None:
-    message = signed(agent_mail(strict_desk, "#priority urgent"), dkim_key[0])
-    strict_desk.gateway.send(
-        message, to=[str(agent_mail(strict_desk, "")["To"])], mail_from="ann@us.test"
-    )
-    strict_desk.settle()
-    assert snapshot(app).priority is Priority.URGENT
-
-
-def test_dkim_failure_when_required(
-    strict_desk: Desk, app: App, dkim_key: tuple[bytes, bytes]
-) -> None:
-    before = snapshot(app)
-    message = signed(agent_mail(strict_desk, "#priority urgent"), dkim_key[0])
-    altered = message.replace(b"#priority urgent", b"#priority low   ")
-    strict_desk.gateway.send(
-        altered, to=[str(agent_mail(strict_desk, "")["To"])], mail_from="ann@us.test"
-    )
-    strict_desk.settle()
-    unsigned = agent_mail(strict_desk, "#priority low")
-    strict_desk.gateway.send(unsigned)
-    strict_desk.settle()
-    assert snapshot(app) == before
-    assert notices(app, "ann@us.test") == 2
-
-
-CLAIM = "{} ; dkim=pass header.d=us.test header.s=mail"
-
-
-def test_authentication_results_on_a_direct_connection_are_not_believed(
-    strict_desk: Desk, app: App
-) -> None:
-    """Issue 11, item 3: the client wrote that header itself, trusted authserv-id and all."""
-    trusted = CLAIM.format("mx.example.com")
-    strict_desk.gateway.send(
-        agent_mail(strict_desk, "#priority high", Authentication_Results=trusted)
-    )
-    strict_desk.settle()
-    assert snapshot(app).priority is Priority.MEDIUM
-
-
-def test_authentication_results_only_from_a_trusted_relay(
-    strict_desk: Desk, app: App, sink: Sink
-) -> None:
-    settings = strict_desk.app.settings.model_copy(update={"trusted_relays": "127.0.0.0/8"})
-    relay = App(settings, app.engine, app.sessions, app.secret, dkim_dns=strict_desk.app.dkim_dns)
-    running = GatewayThread(relay, Gateway(relay, None, transport_for(sink.url)))
-    running.start()
-    try:
-        untrusted = CLAIM.format("evil.test")
-        running.send(agent_mail(strict_desk, "#priority low", Authentication_Results=untrusted))
-        running.settle()
-        assert snapshot(app).priority is Priority.MEDIUM
-        trusted = CLAIM.format("mx.example.com")
-        running.send(agent_mail(strict_desk, "#priority high", Authentication_Results=trusted))
-        running.settle()
-    finally:
-        running.stop()
-    assert snapshot(app).priority is Priority.HIGH

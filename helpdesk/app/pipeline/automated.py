@@ -15,7 +15,7 @@ import re
 from sqlalchemy import select
 
 from helpdesk.app import tickets
-from helpdesk.app.pipeline.context import Env, MailContext, Outcome
+from helpdesk.app.pipeline.context import HEAD_BYTES, Env, MailContext, Outcome
 from helpdesk.domain.mail.bounces import diagnostic, failed_recipients
 from helpdesk.domain.mail.classify import MailKind
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind
@@ -24,7 +24,7 @@ from storage.models import Customer, Outbox, Ticket
 __all__ = ["failed_recipients", "sent_to", "stage"]  # failed_recipients: the domain's, as before
 
 _MESSAGE_ID = re.compile(rb"<[^<>\s@]{1,250}@[^<>\s]{1,250}>")
-SCAN = 256 * 1024  # a bounce quotes the header of our mail near its start
+SCAN = HEAD_BYTES  # a bounce quotes the header of our mail near its start (and it is kept)
 MAX_IDS = 200
 
 

@@ -10,7 +10,7 @@ import re
 
 from helpdesk.app import team
 from helpdesk.app.feedback import view_of
-from helpdesk.app.pipeline.context import Env, MailContext, Outcome
+from helpdesk.app.pipeline.context import Env, MailContext, Outcome, whole_raw
 from helpdesk.domain.auth import AuthFacts, Verdict, authorise, relayed, sender_verdict
 from helpdesk.domain.commands import grammar
 from helpdesk.domain.commands.plan import plan
@@ -67,7 +67,8 @@ def _facts(ctx: MailContext, env: Env) -> AuthFacts:
         envelope = ctx.envelope
         from_relay = relayed(envelope.source, envelope.peer, env.settings.relay_networks)
         trusted = env.settings.trusted_authserv if from_relay else frozenset()
-        verdict = sender_verdict(envelope.raw, domain, trusted, env.dkim_dns)
+        raw = whole_raw(envelope, env.session)
+        verdict = sender_verdict(raw, domain, trusted, env.dkim_dns)
     return AuthFacts(
         sender=ctx.sender.email,
         agent_id=ctx.agent.id if ctx.agent else None,

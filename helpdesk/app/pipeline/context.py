@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.app.settings import Settings
@@ -15,7 +16,9 @@ from helpdesk.domain.mail.classify import Classification
 from helpdesk.domain.mail.clean import Cleaned
 from helpdesk.domain.mail.message import Address, ParsedMail
 from helpdesk.domain.match import ThreadMatch
-from storage.models import Agent, Customer, Outbox, Ticket, Timer
+from storage.models import Agent, Customer, InboundRaw, Outbox, Ticket, Timer
+
+HEAD_BYTES = 256 * 1024  # of a large mail kept in its context once decoded (``Envelope.head``)
 
 
 class Outcome(enum.StrEnum):
@@ -36,7 +39,12 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Envelope:
-    """What the edge stored beside the raw bytes."""
+    """What the edge stored beside the raw bytes.
+
+    ``raw`` is the whole mail unless ``whole`` is false: a large mail decoded ahead carries
+    only its first ``HEAD_BYTES`` (what the stages after decoding read, the automated stage's
+    scan included), and ``whole_raw`` reads the rest from storage for the one stage that needs
+    it (the DKIM check of an agent's commands)."""
 
     mail_id: int | None
     raw: bytes
@@ -45,6 +53,20 @@ class Envelope:
     received_at: datetime
     source: str
     peer: str = ""  # the address of the client that handed the mail over (SMTP)
+    whole: bool = True
+
+    def head(self) -> Envelope:
+        """This envelope with only the start of a large mail (decoded, it is not read again)."""
+        if len(self.raw) <= HEAD_BYTES:
+            return self
+        return replace(self, raw=self.raw[:HEAD_BYTES], whole=False)
+
+
+def whole_raw(envelope: Envelope, session: Session) -> bytes:
+    if envelope.whole or envelope.mail_id is None:
+        return envelope.raw
+    query = select(InboundRaw.raw).where(InboundRaw.mail_id == envelope.mail_id)
+    return session.scalar(query) or envelope.raw
 
 
 @dataclass(frozen=True)
