@@ -3,11 +3,12 @@
 The folder is opened read-only and nothing in it changes. Its mails are stored in the order they
 arrived (INTERNALDATE, then UID), so the pipeline threads each reply onto the ticket its first
 mail opened; they are stored as ``imap-backfill`` mail, for which the pipeline plans no
-acknowledgement, alert or timer. After each batch is committed, the place reached (the last
-mail's date and UID) is saved under ``backfill <account>/<folder>``: an interrupted run resumes
-there, and a copy stored before the interruption is known by its Message-ID. A mail over
-``HELPDESK_MAX_MESSAGE_BYTES`` is stored as the poller stores it: its header, quarantined with
-the reason.
+acknowledgement, alert or timer, each behind a first line with its INTERNALDATE, by which the
+pipeline dates its ticket and messages (``helpdesk.app.pipeline.came``). After each batch is
+committed, the place reached (the last mail's date and UID) is saved under ``backfill
+<account>/<folder>``: an interrupted run resumes there, and a copy stored before the
+interruption is known by its Message-ID. A mail over ``HELPDESK_MAX_MESSAGE_BYTES`` is stored as
+the poller stores it: its header, quarantined with the reason.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gateway.imap_session import (
     too_large_note,
 )
 from gateway.intake import Intake
+from helpdesk.app.pipeline import backfill_note
 from helpdesk.domain.vocabulary import BACKFILL_SOURCE, TOO_LARGE_SOURCE
 from storage import imap_state
 from storage.imap_state import Place
@@ -54,6 +56,11 @@ def _arrived(meta: dict[bytes, object]) -> datetime:
     if not isinstance(value, datetime):
         return EPOCH
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _noted(meta: dict[bytes, object]) -> bytes:
+    arrived = _arrived(meta)
+    return b"" if arrived == EPOCH else backfill_note(arrived)
 
 
 def backfill(
@@ -90,7 +97,7 @@ def backfill(
         for batch in batches(todo, budget, options.fetch_bytes):
             got = fetch_batch(client, batch, large)
             kept = {u: too_large_note(sizes[u], limit, folder) + got[u] for u in large & {*got}}
-            normal = {u: raw for u, raw in got.items() if u not in large}
+            normal = {u: _noted(meta[u]) + raw for u, raw in got.items() if u not in large}
             taken += submit_all(intake, target, normal, BACKFILL_SOURCE)
             taken += submit_all(intake, target, kept, TOO_LARGE_SOURCE)
             last = batch[-1]

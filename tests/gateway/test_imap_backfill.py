@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,11 @@ from gateway.imap import ImapPoller
 from gateway.imap_backfill import Backfilled, backfill
 from gateway.imap_session import ImapOptions, ImapTarget
 from gateway.intake import Intake
+from helpdesk.app.pipeline import backfill_note, came
+from helpdesk.app.pipeline.context import Envelope
 from helpdesk.app.runtime import App
 from helpdesk.domain.vocabulary import BACKFILL_SOURCE, MailStatus
-from storage.models import Message
+from storage.models import Message, Timer
 from tests.dovecot import Dovecot
 from tests.gateway.imap_support import (
     append_at,
@@ -160,5 +163,53 @@ def test_the_command_line_backfills_and_a_second_run_finds_it_done(
     assert b"3 mails in Archive: 0 stored now, 3 by an earlier run" in again.stdout
     drain(app)
     assert len(tickets(app)) == 2 and outbox(app) == []
+    first, second = tickets(app)  # dated when they came (their INTERNALDATE), not at the import
+    assert (first.created_at, first.updated_at) == (DAY, DAY + timedelta(days=1))
+    assert second.created_at == second.updated_at == DAY + timedelta(days=2)
+    assert message_dates(app, first.id) == [DAY, DAY + timedelta(days=1)]  # the follow-up's
+    assert message_dates(app, second.id) == [DAY + timedelta(days=2)]
+    with app.sessions() as session:
+        assert session.scalars(select(Timer)).all() == []  # no SLA timer for old mail
     missing = subprocess.run([*command[:-1], "Nowhere"], env=env, capture_output=True, timeout=60)
     assert missing.returncode == 1 and b"Nowhere" in missing.stderr
+
+
+def message_dates(app: App, ticket_id: int) -> list[datetime]:
+    with app.sessions() as session:
+        query = select(Message.created_at).where(Message.ticket_id == ticket_id)
+        return list(session.scalars(query.order_by(Message.id)))
+
+
+def test_without_a_plausible_internaldate_the_date_header_dates_the_mail(
+    dovecot: Dovecot, app: App, intake: Intake
+) -> None:
+    """1970 is what some servers give a mail whose arrival they do not know; a Date header is
+    believed only between 1990 and now; else the mail is dated at its import."""
+    unknown, later = datetime(1970, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=400)
+    sent = "Tue, 14 May 2019 08:30:00 +0200"
+    append_at(dovecot, "Archive", customer_mail(1, date=sent), unknown)
+    append_at(dovecot, "Archive", customer_mail(2, date=format_datetime(later)), later)
+    append_at(dovecot, "Archive", customer_mail(3, date="Mon, 1 Jan 1979 00:00:00 +0000"), later)
+    before = datetime.now(UTC).replace(microsecond=0)  # as stored
+    assert run(dovecot, intake, app).taken == 3
+    drain(app)
+    first, *dated_now = tickets(app)
+    assert first.created_at == datetime(2019, 5, 14, 6, 30, tzinfo=UTC)
+    assert message_dates(app, first.id) == [first.created_at]
+    assert all(before <= t.created_at <= datetime.now(UTC) for t in dated_now)
+    assert len(dated_now) == 2
+
+
+def test_the_date_line_counts_only_on_backfilled_mail_and_only_first() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    note = backfill_note(DAY)
+    header = mail(date="Tue, 14 May 2019 08:30:00 -0000").as_bytes()
+
+    def dated(raw: bytes, source: str = BACKFILL_SOURCE) -> datetime:
+        return came(Envelope(1, raw, "a@customer.test", (), now, source), now)[0]
+
+    assert dated(note + header) == DAY
+    assert dated(header) == datetime(2019, 5, 14, 8, 30, tzinfo=UTC)  # -0000: UTC
+    assert dated(header + note) == datetime(2019, 5, 14, 8, 30, tzinfo=UTC)  # not first: no
+    assert dated(mail(date="someday").as_bytes()) == now
+    assert dated(mail().as_bytes()) == now

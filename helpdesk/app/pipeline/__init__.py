@@ -5,12 +5,20 @@ the chain stops there. The order is the design: decode, refuse what is too large
 whose parent still waits, classify, know the sender, find the thread, note automatic mail, check
 an agent's commands, keep the new words, drop repeats, hold a runaway sender's new mail,
 validate, apply; then plan the notifications.
+
+Mail imported by ``helpdesk imap backfill`` runs on the clock of when it came, so that its
+ticket, messages and events are dated then, not at the import: its IMAP INTERNALDATE, which the
+backfill writes on a first line of its own (``backfill_note``), else its Date header, either if
+plausible (not in the future, not before 1990); else the import's time. It plans no timers.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
 from sqlalchemy.orm import Session
 
@@ -32,12 +40,16 @@ from helpdesk.app.pipeline import (
     thread,
     validate,
 )
-from helpdesk.app.pipeline.context import Env, MailContext, Outcome
+from helpdesk.app.pipeline.context import Env, Envelope, MailContext, Outcome
 from helpdesk.app.settings import Settings
 from helpdesk.domain.mail.clean import tidy
+from helpdesk.domain.mail.headers import topmost
 from helpdesk.domain.vocabulary import BACKFILL_SOURCE
 
 Stage = Callable[[MailContext, Env], None]
+BACKFILL_DATE_HEADER = "X-Helpdesk-Backfill-Date"
+_BACKFILL_NOTE = re.compile(rb"\A" + BACKFILL_DATE_HEADER.encode() + rb": ([^\r\n]*)\r?\n")
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)  # before it: a broken clock, or 1970 for "unknown"
 
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("parse", parse.stage),
@@ -79,7 +91,40 @@ def preload(contexts: Iterable[MailContext], session: Session, settings: Setting
     dedupe.preload(session, settings, now, contexts)
 
 
+def backfill_note(arrived: datetime) -> bytes:
+    """The first line the backfill puts on a mail it stores: when the IMAP server got it."""
+    return f"{BACKFILL_DATE_HEADER}: {format_datetime(arrived.astimezone(UTC))}\r\n".encode()
+
+
+def _plausible(value: str | None, now: datetime) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)  # "-0000": UTC, the zone unknown
+    return when.astimezone(UTC) if EARLIEST <= when <= now else None
+
+
+def came(envelope: Envelope, now: datetime) -> tuple[datetime, str]:
+    """When an imported mail came, and what says so. The first line counts only on mail of the
+    backfill's source: a sender who writes it gets nothing from it."""
+    note = _BACKFILL_NOTE.match(envelope.raw)
+    arrived = _plausible(note.group(1).decode("ascii", "replace") if note else None, now)
+    if arrived is not None:
+        return arrived, "its IMAP INTERNALDATE"
+    sent = _plausible(topmost(envelope.raw, "date"), now)
+    if sent is not None:
+        return sent, "its Date header"
+    return now, "the import, for want of a date"
+
+
 def run(ctx: MailContext, env: Env) -> MailContext:
+    if ctx.envelope.source == BACKFILL_SOURCE:  # old mail: on the clock of when it came
+        now, why = came(ctx.envelope, env.now)
+        env = replace(env, now=now)
+        ctx.decide("backfill", f"dated {now:%Y-%m-%d %H:%M} UTC by {why}")
     for _name, stage in STAGES:
         stage(ctx, env)
         if ctx.outcome is not None:
