@@ -148,9 +148,11 @@ class ImapPoller:
         deadline = time.monotonic() + self._options.idle_seconds
         while not told and not self._stopping.is_set() and time.monotonic() < deadline:
             response = idle_response(client, IDLE_TICK)
-            if response is not None and response.startswith(b"* BYE"):
+            if response is None:
+                continue
+            if response.startswith(b"* BYE"):
                 raise ConnectionError("the server closed the connection")
-            told = response is not None and _tells_of_mail(response)
+            told = _tells_of_mail(response) or response.startswith(tag)  # or it ended the IDLE
         idle_end(client, tag)
 
     def poll(self, client: IMAPClient) -> int:

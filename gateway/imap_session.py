@@ -283,7 +283,8 @@ def idle_response(client: IMAPClient, timeout: float) -> bytes | None:
 
 
 def idle_end(client: IMAPClient, tag: bytes) -> None:
-    client._imap.send(b"DONE\r\n")
+    if not client._imap.tagged_commands.get(tag):  # unless the server ended it
+        client._imap.send(b"DONE\r\n")
     status, data = client._imap._get_tagged_response(tag)
     if status != "OK":
         raise IMAPClientError(f"IDLE ended with {status}: {data!r}")

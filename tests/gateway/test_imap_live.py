@@ -186,12 +186,16 @@ class LandingPoller(ImapPoller):
     """A poller that puts ``landing`` in the folder just as it enters IDLE, after the select
     that found nothing new: Dovecot tells of it in the same packet as IDLE's ``+ idling``."""
 
-    def __init__(self, dovecot: Dovecot, intake: Intake, engine: Engine) -> None:
-        super().__init__(dovecot.url, intake, engine, NO_POLLING)
+    def __init__(
+        self, dovecot: Dovecot, intake: Intake, engine: Engine, options: ImapOptions = NO_POLLING
+    ) -> None:
+        super().__init__(dovecot.url, intake, engine, options)
         self.dovecot = dovecot
         self.landing: list[bytes] = []
+        self.idles = 0
 
     def _idle(self, client: IMAPClient) -> None:
+        self.idles += 1
         if self.landing:
             self.dovecot.append(self.landing.pop())
         super()._idle(client)
@@ -210,6 +214,21 @@ def test_a_mail_landing_as_the_poller_enters_idle_is_taken_at_once(
             poller.stop()
     assert "failed" not in caplog.text
     assert list(flags(dovecot).values()) == [{b"\\Seen", TAKEN}] * 2
+
+
+def test_idle_is_renewed_and_still_hears_of_new_mail(
+    dovecot: Dovecot, app: App, intake: Intake, caplog: pytest.LogCaptureFixture
+) -> None:
+    poller = LandingPoller(dovecot, intake, app.engine, ImapOptions(idle_seconds=0.2))
+    with caplog.at_level(logging.INFO, logger="helpdesk.imap"):
+        poller.start()
+        try:
+            wait_for(lambda: poller.idles >= 4)  # DONE, select, IDLE again, on one connection
+            dovecot.append(customer_mail(1))
+            wait_for(holds(app, 1), timeout=10)
+        finally:
+            poller.stop()
+    assert "failed" not in caplog.text
 
 
 def test_idle_begins_past_mail_told_of_before_its_continuation(dovecot: Dovecot) -> None:
