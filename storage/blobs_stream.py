@@ -9,8 +9,9 @@ blob is new, once more to write it. On SQLite the row is made at its size and fi
 the incremental blob I/O, so no more than a chunk is ever held; PostgreSQL takes a parameter
 only whole, so there the decoded bytes are held once, while they are written.
 
-For the parser to call on a large base64 part, instead of decoding it into the parsed mail:
-the part is then known by its ``StoredBlob`` (digest and size) alone.
+The unit of work stores so a large part that the decoding process located in the raw mail
+(``Attachment.encoded_at``) and passed on by its digest and size alone: ``raw_range`` reads the
+base64 text from the stored mail, and the digest and size are checked as it is written.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import binascii
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, LargeBinary, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from storage.models import Blob
+from storage.models import Blob, InboundRaw
 
 CHUNK_BYTES = 256 * 1024  # of base64 text decoded at once (a few copies of it are held)
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
@@ -58,25 +60,39 @@ def decoded(encoded: Iterable[bytes | memoryview]) -> Iterator[bytes]:
 
 
 def store_base64(
-    connection: Connection, source: Callable[[], Iterable[bytes | memoryview]]
+    connection: Connection,
+    source: Callable[[], Iterable[bytes | memoryview]],
+    known: StoredBlob | None = None,
 ) -> StoredBlob:
     """Decode what ``source()`` yields into the ``blobs`` table (unless that content is stored
-    already) in the caller's transaction; ``source`` is called once per pass."""
-    digest, size = hashlib.sha256(), 0
-    for chunk in decoded(source()):
-        digest.update(chunk)
-        size += len(chunk)
-    blob = StoredBlob(digest.hexdigest(), size)
+    already) in the caller's transaction; ``source`` is called once per pass. With ``known``
+    (the digest and size worked out by whoever decoded it first) the first pass is skipped, and
+    the content written is checked against it: a mismatch raises ``ValueError``."""
+    blob = known or _measured(source)
     if connection.scalar(select(Blob.sha256).where(Blob.sha256 == blob.sha256)) is None:
         if connection.dialect.name == "sqlite":
             _fill_sqlite(connection, blob, source)
         else:
             whole = b"".join(decoded(source()))
+            _check(blob, hashlib.sha256(whole), len(whole))
             statement = postgresql.insert(Blob).values(
                 sha256=blob.sha256, size=blob.size, content=whole
             )
             connection.execute(statement.on_conflict_do_nothing(index_elements=["sha256"]))
     return blob
+
+
+def _measured(source: Callable[[], Iterable[bytes | memoryview]]) -> StoredBlob:
+    digest, size = hashlib.sha256(), 0
+    for chunk in decoded(source()):
+        digest.update(chunk)
+        size += len(chunk)
+    return StoredBlob(digest.hexdigest(), size)
+
+
+def _check(blob: StoredBlob, digest: Any, size: int) -> None:
+    if (digest.hexdigest(), size) != (blob.sha256, blob.size):
+        raise ValueError(f"decoded content is not blob {blob.sha256[:12]} of {blob.size} bytes")
 
 
 def _fill_sqlite(
@@ -92,6 +108,33 @@ def _fill_sqlite(
     row = connection.exec_driver_sql("SELECT rowid FROM blobs WHERE sha256 = ?", (blob.sha256,))
     driver = connection.connection.driver_connection
     assert driver is not None
+    digest, size = hashlib.sha256(), 0
     with driver.blobopen("blobs", "content", int(row.scalar_one())) as target:
         for chunk in decoded(source()):
+            digest.update(chunk)
+            size += len(chunk)
+            if size > blob.size:
+                break
             target.write(chunk)
+    _check(blob, digest, size)
+
+
+def raw_range(connection: Connection, mail_id: int, start: int, end: int) -> Iterator[bytes]:
+    """Bytes ``start`` to ``end`` of a stored raw mail (``inbound_raws``), a chunk at a time."""
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.blobopen("inbound_raws", "raw", mail_id, readonly=True) as stored:
+            stored.seek(start)
+            while start < end and (chunk := stored.read(min(CHUNK_BYTES, end - start))):
+                start += len(chunk)
+                yield chunk
+        return
+    while start < end:
+        length = min(CHUNK_BYTES, end - start)
+        piece = func.substring(InboundRaw.raw, start + 1, length, type_=LargeBinary)
+        chunk = connection.scalar(select(piece).where(InboundRaw.mail_id == mail_id))
+        if not chunk:
+            return
+        start += len(chunk)
+        yield bytes(chunk)

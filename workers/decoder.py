@@ -3,6 +3,7 @@ this thread or in processes of their own, before their unit of work takes them."
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -10,6 +11,7 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -18,7 +20,9 @@ from helpdesk.app import pipeline
 from helpdesk.app.pipeline.context import Envelope, MailContext
 from helpdesk.app.runtime import App, build
 from helpdesk.app.settings import Settings
+from helpdesk.domain.mail.message import Attachment
 from helpdesk.domain.vocabulary import MailStatus
+from storage.blobs_stream import chunks_of, decoded
 from storage.db import reading
 from storage.models import InboundMail
 
@@ -60,9 +64,32 @@ def prepared(app: App, mail_ids: list[int]) -> dict[int, MailContext]:
         except Exception:
             ctx = MailContext(envelope)
         else:  # decoded: the rest of a large mail's bytes stay in storage
-            ctx.envelope = envelope.head()
+            _lean(ctx)
         found[envelope.mail_id or 0] = ctx
     return found
+
+
+def _lean(ctx: MailContext) -> None:
+    """What a decoded mail's context keeps of its bytes: the head of a large mail, and its large
+    parts by their place in it (decoded again from storage as they are stored)."""
+    raw, mail = ctx.envelope.raw, ctx.parsed
+    ctx.envelope = ctx.envelope.head()
+    if mail is None or not any(a.encoded_at for a in mail.attachments):
+        return
+    kept = tuple(a.without_content() if _found_at(raw, a) else a for a in mail.attachments)
+    ctx.parsed = replace(mail, attachments=kept)
+
+
+def _found_at(raw: bytes, attachment: Attachment) -> bool:
+    """Whether the text at the attachment's place in ``raw`` decodes to its content."""
+    if attachment.encoded_at is None:
+        return False
+    start, end = attachment.encoded_at
+    digest, size = hashlib.sha256(), 0
+    for chunk in decoded(chunks_of(memoryview(raw)[start:end])):
+        digest.update(chunk)
+        size += len(chunk)
+    return (digest.hexdigest(), size) == (attachment.sha256, attachment.size)
 
 
 _pool_app: App | None = None

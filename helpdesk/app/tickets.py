@@ -19,6 +19,7 @@ from helpdesk.app.unit_of_work import stored_blobs, unit
 from helpdesk.domain import credentials, lifecycle
 from helpdesk.domain.mail.message import Attachment
 from helpdesk.domain.vocabulary import AuthorKind, EventKind, MessageKind, Priority, Status
+from storage.blobs_stream import StoredBlob, raw_range, store_base64
 from storage.models import (
     Blob,
     Customer,
@@ -180,15 +181,20 @@ def add_message(
 def attach(session: Session, message: Message, attachment: Attachment) -> None:
     digest = attachment.sha256
     stored = stored_blobs(session, (digest,))
-    if not stored[digest]:
-        session.add(Blob(sha256=digest, size=len(attachment.content), content=attachment.content))
-        stored[digest] = True
+    if not stored[digest] and attachment.deferred and message.inbound_mail_id is not None:
+        start, end = attachment.encoded_at or (0, 0)
+        mail_id, connection = message.inbound_mail_id, session.connection()
+        known = StoredBlob(digest, attachment.size)
+        store_base64(connection, lambda: raw_range(connection, mail_id, start, end), known)
+    elif not stored[digest]:
+        session.add(Blob(sha256=digest, size=attachment.size, content=attachment.content))
+    stored[digest] = True
     message.attachments.append(
         MessageAttachment(
             blob_sha256=digest,
             filename=attachment.filename[:255],
             content_type=attachment.content_type[:255],
-            size=len(attachment.content),
+            size=attachment.size,
         )
     )
 

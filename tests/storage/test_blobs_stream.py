@@ -7,13 +7,22 @@ import base64
 import hashlib
 import random
 import tracemalloc
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
+import pytest
 from sqlalchemy import func, select
 
 from helpdesk.app.runtime import App
-from storage.blobs_stream import chunks_of, decoded, store_base64
-from storage.models import Blob
+from storage.blobs_stream import (
+    CHUNK_BYTES,
+    StoredBlob,
+    chunks_of,
+    decoded,
+    raw_range,
+    store_base64,
+)
+from storage.models import Blob, InboundMail
 
 
 def by_the_email_package(body: bytes) -> bytes:
@@ -64,3 +73,31 @@ def test_a_large_attachment_is_stored_once_without_being_held(app: App) -> None:
         assert session.scalar(select(func.count()).select_from(Blob)) == 1
         blob = session.get(Blob, stored.sha256)
         assert blob is not None and blob.content == content and blob.size == len(content)
+
+
+def test_content_that_is_not_the_blob_it_was_said_to_be_is_refused(app: App) -> None:
+    content = random.Random(5).randbytes(300_000)
+    body = base64.encodebytes(content)
+    claimed = StoredBlob(hashlib.sha256(b"something else").hexdigest(), len(content))
+    refused = pytest.raises(ValueError, match="decoded content is not blob")
+    with refused, app.engine.begin() as connection:
+        store_base64(connection, lambda: chunks_of(body), known=claimed)
+    with app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Blob)) == 0  # rolled back
+
+
+def test_a_range_of_a_stored_mail_is_read_a_chunk_at_a_time(app: App) -> None:
+    raw = random.Random(6).randbytes(3 * CHUNK_BYTES + 17)
+    with app.sessions.begin() as session:
+        stored = InboundMail(
+            dedupe_key="k", received_at=datetime.now(UTC), source="test", size=len(raw)
+        )
+        stored.raw = raw
+        session.add(stored)
+        session.flush()
+        mail_id = stored.id
+    with app.engine.connect() as connection:
+        for start, end in ((0, len(raw)), (5, 6), (CHUNK_BYTES - 1, 2 * CHUNK_BYTES + 3)):
+            pieces = list(raw_range(connection, mail_id, start, end))
+            assert b"".join(pieces) == raw[start:end]
+            assert max(map(len, pieces)) <= CHUNK_BYTES

@@ -3,15 +3,19 @@ unit of work takes what it decoded: every mail is decoded once, whatever the bou
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from sqlalchemy import select
 
 from helpdesk.app.runtime import App
+from helpdesk.domain.mail.located import LOCATED_BYTES
 from storage import spool
-from storage.models import InboundMail
+from storage.models import Blob, InboundMail, MessageAttachment
 from tests.helpers import mail, store_raw
 from workers import decoder as decoding
 from workers.decoder import Decoder
+from workers.processor import drain, pending_ids
 
 ATTACHMENT = 300_000  # bytes of each mail's attachment: ~410 KB on the wire
 
@@ -68,3 +72,38 @@ def test_a_unit_of_work_takes_so_many_bytes_of_mail_and_one_at_least(app: App) -
     assert worker.fitting(ids, limit=1_000_000) == ids[:2]  # ~410 KB each
     assert worker.fitting(ids, limit=1000) == ids[:1]
     assert worker.fitting(ids) == ids
+
+
+def test_a_large_attachment_decoded_ahead_comes_without_its_content_and_is_stored_whole(
+    app: App,
+) -> None:
+    """The decoding process passes a large part on by its place in the raw mail: the worker
+    decodes it from storage as it stores it, and what is stored is the attachment."""
+    content = random.Random(8).randbytes(LOCATED_BYTES + 123)
+    for n in range(2):  # two: a unit of work of two takes decoded contexts
+        message = mail(subject=f"Contract {n}", body="The contract, signed.")
+        message.add_attachment(content[n:], "application", "pdf", filename=f"c{n}.pdf")
+        store_raw(app, message.as_bytes(), sender=f"c{n}@customer.test")
+    spool.move(app.engine)
+    worker = Decoder(app, processes=1)
+    try:
+        ids = pending_ids(app)
+        contexts = worker.take(ids)
+        parts = [a for ctx in contexts.values() if ctx.parsed for a in ctx.parsed.attachments]
+        assert [(a.deferred, a.content, a.size) for a in parts] == [
+            (True, b"", len(content)),
+            (True, b"", len(content) - 1),
+        ]
+        assert not any(ctx.envelope.whole for ctx in contexts.values())
+        worker.keep(contexts)
+        drain(app, decoder=worker)
+    finally:
+        worker.close()
+    with app.sessions() as session:
+        stored = {b.sha256: b.content for b in session.scalars(select(Blob))}
+        files = session.scalars(select(MessageAttachment).order_by(MessageAttachment.id)).all()
+    assert [(f.filename, f.size) for f in files] == [
+        ("c0.pdf", len(content)),
+        ("c1.pdf", len(content) - 1),
+    ]
+    assert [stored[f.blob_sha256] for f in files] == [content, content[1:]]

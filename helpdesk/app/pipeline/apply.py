@@ -25,10 +25,10 @@ def kept_attachments(attachments: Iterable[Attachment], limit: int) -> tuple[lis
     """The attachments within the size limit, and a note naming the ones left in the raw mail."""
     kept, dropped = [], []
     for attachment in attachments:
-        if len(attachment.content) <= limit:
+        if attachment.size <= limit:
             kept.append(attachment)
         else:
-            dropped.append(f"{attachment.filename} ({len(attachment.content)} bytes)")
+            dropped.append(f"{attachment.filename} ({attachment.size} bytes)")
     note = ""
     if dropped:
         note = "\n\n[Over the attachment size limit, kept only in the raw mail: "

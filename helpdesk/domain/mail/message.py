@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 MAX_ID = 998  # the longest Message-ID (and line) RFC 5322 allows, and our column
@@ -34,13 +34,32 @@ class Address:
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file of a mail. ``sha256`` (the key it is stored under) and ``size`` are worked out
+    from ``content`` when not given. ``encoded_at``: where a large part's base64 text lies in
+    the raw mail, so that its content can be decoded again from there (``without_content``)."""
+
     filename: str
     content_type: str
     content: bytes
-    sha256: str = field(init=False, repr=False, compare=False)  # the key it is stored under
+    sha256: str = field(default="", repr=False, compare=False)
+    size: int = field(default=-1, compare=False)
+    encoded_at: tuple[int, int] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "sha256", hashlib.sha256(self.content).hexdigest())
+        if not self.sha256:
+            object.__setattr__(self, "sha256", hashlib.sha256(self.content).hexdigest())
+        if self.size < 0:
+            object.__setattr__(self, "size", len(self.content))
+
+    @property
+    def deferred(self) -> bool:
+        """Its content is not held here: it is decoded from the raw mail when stored."""
+        return self.encoded_at is not None and not self.content and self.size > 0
+
+    def without_content(self) -> Attachment:
+        """This attachment known by its key, size and place in the raw mail alone."""
+        assert self.encoded_at is not None, "only a located part can be decoded again"
+        return replace(self, content=b"")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from helpdesk.domain.mail.charsets import (
     unescape_header,
 )
 from helpdesk.domain.mail.html import html_to_text
+from helpdesk.domain.mail.located import base64_text_at
 from helpdesk.domain.mail.message import (
     MAX_ID,
     Address,
@@ -122,6 +123,7 @@ class _Walk:
     report_type: str = ""
     defects: list[str] = field(default_factory=list)
     outlook: list[tnef.Unpacked] = field(default_factory=list)  # winmail.dat, unpacked
+    raw: bytes = b""  # the mail walked: where large parts are located (``located``)
 
 
 def _leaf(part: Message, walk: _Walk) -> None:
@@ -137,7 +139,8 @@ def _leaf(part: Message, walk: _Walk) -> None:
     if isinstance(payload, bytes) and tnef.is_tnef(ctype, filename(part)):
         _winmail(part, ctype, payload, walk)
     elif isinstance(payload, bytes):
-        walk.attachments.append(_attachment(part, ctype, payload))
+        at = base64_text_at(walk.raw, part, len(payload))
+        walk.attachments.append(replace(_attachment(part, ctype, payload), encoded_at=at))
 
 
 def _winmail(part: Message, ctype: str, payload: bytes, walk: _Walk) -> None:
@@ -228,9 +231,9 @@ def _prefer_plain(children: list[Message]) -> list[Message]:
     return plain if plain and any(_payload_text(c).strip() for c in plain) else children
 
 
-def _body(message: Message) -> tuple[_Walk, str, bool]:
+def _body(message: Message, raw: bytes) -> tuple[_Walk, str, bool]:
     """Walk the parts; the mail's text (plain preferred, else HTML made text) and its origin."""
-    walk = _Walk()
+    walk = _Walk(raw=raw)
     try:
         _walk(message, walk)
     except Exception as exc:  # a safety net: keep what was read so far and say what broke
@@ -258,7 +261,7 @@ def _html_text(html: str, walk: _Walk) -> str:
 
 def parse(raw: bytes) -> ParsedMail:
     message = message_from_bytes(raw, policy=POLICY)
-    walk, text, from_html = _body(message)
+    walk, text, from_html = _body(message, raw)
     senders = _addresses(message, "from") or _addresses(message, "sender")
     headers = {
         name: clean_header(str(message.get(name)))
