@@ -125,9 +125,9 @@ def process_batch(
     """
     decoder = decoder or Decoder(app)
     mail_ids = decoder.fitting(mail_ids)  # so many bytes of mail held at once, decoded
+    contexts = decoder.take(mail_ids)
     if len(mail_ids) > 1:
         taken: list[int] = []
-        contexts = decoder.take(mail_ids)
         try:
             with app.sessions.begin() as session:
                 done = []
@@ -149,23 +149,26 @@ def process_batch(
                 return _settled(session, done), len(taken)
         except Exception as exc:
             log.warning("batch of %d rolled back (%s); one by one", len(taken), exc)
-            mail_ids = taken
-    single = [process_mail(app, mail_id) for mail_id in mail_ids]
+            decoder.keep({i: c for i, c in contexts.items() if i not in taken})
+            mail_ids, contexts = taken, {}  # those that ran were changed by the run
+    single = [process_mail(app, mail_id, contexts.pop(mail_id, None)) for mail_id in mail_ids]
     return [p for p in single if p is not None], len(mail_ids)
 
 
-def process_mail(app: App, mail_id: int) -> Processed | None:
+def process_mail(app: App, mail_id: int, ready: MailContext | None = None) -> Processed | None:
     """Run the pipeline on one stored mail; None when it was already done (or is gone).
+    ``ready``: its context, decoded ahead (else it is decoded here, from storage).
 
     A conflict with a concurrent writer (the same new customer from two workers) is retried
-    once; the database being away is no fault of the mail, so it raises and the mail waits;
-    any other failure quarantines the mail with the reason.
+    once, on a context decoded afresh; the database being away is no fault of the mail, so it
+    raises and the mail waits; any other failure quarantines the mail with the reason.
     """
     for attempt in (1, 2):
         try:
             with app.sessions.begin() as session:
                 inbound_turn(session)
-                ctx = _run_one(app, session, _claim(session, [mail_id]).get(mail_id))
+                claimed = _claim(session, [mail_id]).get(mail_id)
+                ctx = _run_one(app, session, claimed, ready if attempt == 1 else None)
                 return _settled(session, [ctx])[0] if ctx is not None else None
         except IntegrityError as exc:
             if attempt == 2:
