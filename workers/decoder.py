@@ -14,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from helpdesk.app import pipeline
 from helpdesk.app.pipeline.context import Envelope, MailContext
@@ -22,7 +22,7 @@ from helpdesk.app.runtime import App, build
 from helpdesk.app.settings import Settings
 from helpdesk.domain.mail.message import Attachment
 from helpdesk.domain.vocabulary import MailStatus
-from storage.blobs_stream import chunks_of, decoded
+from storage.blobs_stream import chunks_of, decoded, stored_raws
 from storage.db import reading
 from storage.models import InboundMail
 
@@ -32,10 +32,10 @@ PART_BYTES = 16 * 1024 * 1024  # one process's part at a time (one mail at least
 UNIT_BYTES = 32 * 1024 * 1024  # the mails of one unit of work (``fitting``): one at least
 
 
-def envelope_of(mail: InboundMail) -> Envelope:
+def envelope_of(mail: InboundMail, raw: bytes | None = None) -> Envelope:
     return Envelope(
         mail_id=mail.id,
-        raw=mail.raw,
+        raw=mail.raw if raw is None else raw,
         envelope_from=mail.envelope_from,
         envelope_to=tuple(mail.envelope_to),
         received_at=mail.received_at,
@@ -53,11 +53,12 @@ def prepared(app: App, mail_ids: list[int]) -> dict[int, MailContext]:
     found = {}
     with Session(reading(app.engine)) as session:
         rows = session.scalars(
-            select(InboundMail)
-            .where(InboundMail.id.in_(mail_ids), InboundMail.status == MailStatus.RECEIVED)
-            .options(selectinload(InboundMail.content))
-        )
-        envelopes = [envelope_of(mail) for mail in rows]
+            select(InboundMail).where(
+                InboundMail.id.in_(mail_ids), InboundMail.status == MailStatus.RECEIVED
+            )
+        ).all()
+        raws = stored_raws(session.connection(), [mail.id for mail in rows])
+        envelopes = [envelope_of(mail, raws.get(mail.id, b"")) for mail in rows]
     for envelope in envelopes:
         try:
             ctx = pipeline.prepare(MailContext(envelope))

@@ -101,3 +101,4 @@ def test_a_range_of_a_stored_mail_is_read_a_chunk_at_a_time(app: App) -> None:
             pieces = list(raw_range(connection, mail_id, start, end))
             assert b"".join(pieces) == raw[start:end]
             assert max(map(len, pieces)) <= CHUNK_BYTES
+        assert stored_raws(connection, [mail_id, mail_id + 1]) == {mail_id: raw}
