@@ -21,6 +21,7 @@ from storage.blobs_stream import (
     decoded,
     raw_range,
     store_base64,
+    stored_raws,
 )
 from storage.models import Blob, InboundMail
 
