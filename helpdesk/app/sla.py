@@ -65,6 +65,13 @@ def set_dues(session: Session, ticket: Ticket) -> None:
     ticket.resolution_due = business.add(hours, ticket.created_at, found.resolution + paused)
 
 
+def no_targets(ticket: Ticket) -> None:
+    """An imported ticket was promised nothing when its mail came: no due dates, which would all
+    be past (and breached at the first timer). A later reply of the customer's starts the next
+    response's clock as on any ticket."""
+    ticket.first_response_due = ticket.next_response_due = ticket.resolution_due = None
+
+
 def on_status(session: Session, ticket: Ticket, before: Status, now: datetime) -> None:
     if ticket.status in (Status.OPEN, Status.IN_PROGRESS) and before not in (
         Status.OPEN,

@@ -170,6 +170,8 @@ def test_the_command_line_backfills_and_a_second_run_finds_it_done(
     assert message_dates(app, second.id) == [DAY + timedelta(days=2)]
     with app.sessions() as session:
         assert session.scalars(select(Timer)).all() == []  # no SLA timer for old mail
+    dues = [(t.first_response_due, t.next_response_due, t.resolution_due) for t in tickets(app)]
+    assert dues == [(None, None, None)] * 2  # no targets: they would all be past
     missing = subprocess.run([*command[:-1], "Nowhere"], env=env, capture_output=True, timeout=60)
     assert missing.returncode == 1 and b"Nowhere" in missing.stderr
 

@@ -22,7 +22,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from sqlalchemy.orm import Session
 
-from helpdesk.app import timers, unit_of_work
+from helpdesk.app import sla, timers, unit_of_work
 from helpdesk.app.notifications import Planner
 from helpdesk.app.pipeline import (
     apply,
@@ -132,6 +132,9 @@ def run(ctx: MailContext, env: Env) -> MailContext:
     if ctx.outcome is Outcome.HELD:
         return ctx
     if ctx.envelope.source == BACKFILL_SOURCE:  # old mail: threaded, but no one is told
+        ticket = ctx.ticket  # opened by old mail, or without targets already: none now
+        if ticket is not None and (ctx.outcome is Outcome.NEW_TICKET or not ticket.resolution_due):
+            sla.no_targets(ticket)
         ctx.decide("notify", "nobody to tell (old mail, imported by backfill)")
         return ctx
     if ctx.ticket is not None:  # its timers as it is now, in the same unit of work
