@@ -39,6 +39,7 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
+import ingest_backlog
 from databases import database_kinds
 from figures import percentile, setup_summary, verdict
 from ingest_client import LoadResult, client_main
@@ -197,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rounds.append(Round(noop, result))
             if rounds:
                 report(rounds, args.concurrency, args.pending_timers)
+    ingest_backlog.drop_templates(kinds, args.pending_timers)
     return 0
 
 

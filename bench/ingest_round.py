@@ -13,12 +13,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import populate
+import ingest_backlog
 from addresses import HOST
 from databases import Database, fresh_database, helpdesk_env
 from figures import percentile
 from ingest_client import LoadResult
-from processes import base_env, cpu_seconds, helpdesk, run_helpdesk, running
+from processes import base_env, cpu_seconds, helpdesk, running
 from profiles import find_py_spy, record_profile
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
@@ -119,9 +119,7 @@ def measure_gateway(
     with fresh_database(kind, var_dir, PG_DATABASE) as database:
         env = helpdesk_env(database, var_dir, SECRET)
         if pending is not None:  # a backlog first: tickets with a pending timer each
-            run_helpdesk(env, var_dir, "init")
-            took = populate.populate(database.url, pending)
-            print(f"  {pending} tickets with a pending timer inserted in {took:.1f} s", flush=True)
+            ingest_backlog.fill(database, workdir.parent, pending, SECRET)  # the run's dir
         command = helpdesk("serve", "--smtp", f"{HOST}:0")
         with running(f"gateway-{kind}", command, env, var_dir) as server:
             port, cpu = server.port(), cpu_seconds(server.pid)
