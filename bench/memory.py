@@ -8,8 +8,8 @@ Run from the repository root::
 The client (a process of its own) opens N connections, builds one mail per connection (a short
 text and a random attachment of ``--attachment-mb`` MB, base64: about 1.37 times as large on
 the wire) and sends them all at once; meanwhile another connection sends a NOOP every 10 ms and
-times each answer. **Baseline**: the same load against a no-op aiosmtpd server (default
-options, ``handle_DATA`` answers 250) in its own process. **Gateway**: ``helpdesk serve`` on a
+times each answer. **Baseline**: the same load against the ingest benchmark's no-op aiosmtpd
+server (``ingest_noop``: ``handle_DATA`` answers 250) in its own process. **Gateway**: ``helpdesk serve`` on a
 fresh database; after the last 250 the database is polled until every mail has left
 ``received`` (its ticket made, attachment stored). The peak RSS of each process is its
 high-water mark (VmHWM in /proc), read every 50 ms for the server and each process under it:
@@ -29,17 +29,13 @@ removed at the end.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import socket
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from aiosmtpd.smtp import SMTP
 from common import (
     base_env,
     fresh_database,
@@ -48,10 +44,10 @@ from common import (
     run_script,
     running,
     scratch_dir,
-    serve_smtp,
     setup_summary,
     verdict,
 )
+from ingest_noop import noop_main
 from memory_client import LoadResult, PeakWatcher, client_main
 from sqlalchemy import create_engine, func, select
 
@@ -60,7 +56,6 @@ from storage.models import InboundMail
 
 PG_DATABASE = "helpdesk_bench_memory"
 SECRET = "bench-secret-0123456789abcdef0123456789"
-MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 TARGET_RSS_MB = 250.0
 TARGET_NOOP_MS = 100.0
 
@@ -80,21 +75,6 @@ class Measured:
     @property
     def others_mb(self) -> dict[str, float]:
         return {name: mb for name, mb in self.peaks_mb.items() if name != "listener"}
-
-
-class NoopHandler:
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return "250 OK"
-
-
-def noop_main(argv: Sequence[str]) -> int:
-    handler, hostname = NoopHandler(), socket.getfqdn()
-
-    def factory() -> SMTP:
-        return SMTP(handler, data_size_limit=MAX_MESSAGE_BYTES, hostname=hostname)
-
-    asyncio.run(serve_smtp(factory, "no-op: SMTP"))
-    return 0
 
 
 def load(port: int, args: argparse.Namespace, workdir: Path, label: str) -> LoadResult:
