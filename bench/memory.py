@@ -9,9 +9,9 @@ The client (a process of its own) opens N connections, builds one mail per conne
 text and a random attachment of ``--attachment-mb`` MB, base64: about 1.37 times as large on
 the wire) and sends them all at once; meanwhile another connection sends a NOOP every 10 ms and
 times each answer. **Baseline**: the same load against the ingest benchmark's no-op aiosmtpd
-server (``ingest_noop``: ``handle_DATA`` answers 250) in its own process. **Gateway**: ``helpdesk serve`` on a
-fresh database; after the last 250 the database is polled until every mail has left
-``received`` (its ticket made, attachment stored). The peak RSS of each process is its
+server (``ingest_noop``: ``handle_DATA`` answers 250) in its own process. **Gateway**:
+``helpdesk serve`` on a fresh database; after the last 250 the database is polled until every
+mail has left ``received`` (its ticket made, attachment stored). The peak RSS of each process is its
 high-water mark (VmHWM in /proc), read every 50 ms for the server and each process under it:
 the listener and the worker processes.
 

@@ -15,9 +15,7 @@ LONG = "k" * 32
 
 def test_a_short_or_empty_key_is_refused(tmp_path: Path) -> None:
     for secret in ("x", "a" * 31):
-        with pytest.raises(
-            keys.InvalidKey, match=r"HELPDESK_SECRET is \d+ bytes; a signing"
-        ):
+        with pytest.raises(keys.InvalidKey, match=r"HELPDESK_SECRET is \d+ bytes; a signing"):
             keys.load(Settings(var_dir=tmp_path, secret=secret))
     (tmp_path / "secret").write_text("")
     with pytest.raises(keys.InvalidKey, match="secret is 0 bytes"):
