@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from helpdesk.app.unit_of_work import business_calendar, sla_policy
+from helpdesk.app.unit_of_work import business_calendar, sla_policy, unit
 from helpdesk.domain import calendar as business
 from helpdesk.domain.timers import sla
 from helpdesk.domain.timers.facts import Facts
@@ -55,9 +55,10 @@ def facts(ticket: Ticket) -> Facts:
 
 
 def set_dues(session: Session, ticket: Ticket) -> None:
-    """The due dates of the ticket's priority, counted from its creation (and its pauses)."""
+    """The due dates of the ticket's priority, counted from its creation (and its pauses);
+    none for an imported ticket."""
     found = targets(session, ticket.priority)
-    if found is None:
+    if found is None or IMPORTED in ticket.tags:
         return
     hours = found.calendar
     ticket.first_response_due = business.add(hours, ticket.created_at, found.first_response)
@@ -65,14 +66,26 @@ def set_dues(session: Session, ticket: Ticket) -> None:
     ticket.resolution_due = business.add(hours, ticket.created_at, found.resolution + paused)
 
 
-def no_targets(ticket: Ticket) -> None:
-    """An imported ticket was promised nothing when its mail came: no due dates, which would all
-    be past (and breached at the first timer). A later reply of the customer's starts the next
-    response's clock as on any ticket."""
+IMPORTED = "imported"  # the tag of a ticket opened by old mail (``helpdesk imap backfill``)
+
+
+def old_mail(session: Session) -> bool:
+    return unit(session).old_mail
+
+
+def as_imported(ticket: Ticket) -> None:
+    """A ticket old mail opened was promised nothing: no due dates (counted from when its mail
+    came they would all be past, and breached at the first timer), the ``imported`` tag, and
+    none later from a priority change (``set_dues``). Old mail on any ticket starts no clock
+    (``on_status``, ``on_message``); a customer's live reply does, as on any ticket."""
     ticket.first_response_due = ticket.next_response_due = ticket.resolution_due = None
+    if IMPORTED not in ticket.tags:
+        ticket.tags = [*ticket.tags, IMPORTED]
 
 
 def on_status(session: Session, ticket: Ticket, before: Status, now: datetime) -> None:
+    if old_mail(session):
+        return
     if ticket.status in (Status.OPEN, Status.IN_PROGRESS) and before not in (
         Status.OPEN,
         Status.IN_PROGRESS,
@@ -97,7 +110,7 @@ def on_message(
         if ticket.first_responded_at is None:
             ticket.first_responded_at = now
         ticket.next_response_due = None
-    elif author is AuthorKind.CUSTOMER and ticket.first_responded_at is not None:
+    elif author is AuthorKind.CUSTOMER and ticket.first_responded_at and not old_mail(session):
         found = targets(session, ticket.priority)
         if found is not None and ticket.next_response_due is None:
             ticket.next_response_due = business.add(found.calendar, now, found.next_response)

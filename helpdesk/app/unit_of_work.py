@@ -45,6 +45,7 @@ class UnitOfWork:
     customers: dict[str, Customer | None] = field(default_factory=dict)
     blobs: dict[str, bool] = field(default_factory=dict)
     opened: set[Ticket] = field(default_factory=set)
+    old_mail: bool = False  # the mail being processed came long ago (backfill): no SLA clock
     # the first public message of each ticket opened here (or read ahead for a batch of timers):
     # what notifications quote, known without reading it back (or flushing to learn ids)
     first_public: dict[Ticket, Message] = field(default_factory=dict)

@@ -17,12 +17,14 @@ from sqlalchemy import select
 from gateway.imap import ImapPoller
 from gateway.imap_backfill import Backfilled, backfill
 from gateway.imap_session import ImapOptions, ImapTarget
-from gateway.intake import Intake
+from gateway.intake import Arrival, Intake
+from helpdesk.app import sla
+from helpdesk.app import tickets as ticket_ops
 from helpdesk.app.pipeline import backfill_note, came
 from helpdesk.app.pipeline.context import Envelope
 from helpdesk.app.runtime import App
-from helpdesk.domain.vocabulary import BACKFILL_SOURCE, MailStatus
-from storage.models import Message, Timer
+from helpdesk.domain.vocabulary import BACKFILL_SOURCE, MailStatus, Priority, Status
+from storage.models import Message, Ticket, Timer
 from tests.dovecot import Dovecot
 from tests.gateway.imap_support import (
     append_at,
@@ -32,7 +34,7 @@ from tests.gateway.imap_support import (
     running_dovecot,
     stored,
 )
-from tests.helpers import cli_env, mail, tickets
+from tests.helpers import cli_env, mail, store_raw, tickets
 from workers.processor import drain
 
 DAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -172,6 +174,18 @@ def test_the_command_line_backfills_and_a_second_run_finds_it_done(
         assert session.scalars(select(Timer)).all() == []  # no SLA timer for old mail
     dues = [(t.first_response_due, t.next_response_due, t.resolution_due) for t in tickets(app)]
     assert dues == [(None, None, None)] * 2  # no targets: they would all be past
+    assert all(sla.IMPORTED in t.tags for t in tickets(app))
+    with app.sessions.begin() as session:  # a live change of priority brings none either
+        ticket = session.get(Ticket, first.id)
+        assert ticket is not None
+        changes: dict[str, object] = {"priority": Priority.URGENT}
+        ticket_ops.update(session, ticket, changes, ticket_ops.Actor.system(), datetime.now(UTC))
+    [urgent] = [t for t in tickets(app) if t.id == first.id]
+    assert (urgent.priority, urgent.first_response_due, urgent.resolution_due) == (
+        Priority.URGENT,
+        None,
+        None,
+    )
     missing = subprocess.run([*command[:-1], "Nowhere"], env=env, capture_output=True, timeout=60)
     assert missing.returncode == 1 and b"Nowhere" in missing.stderr
 
@@ -215,3 +229,43 @@ def test_the_date_line_counts_only_on_backfilled_mail_and_only_first() -> None:
     assert dated(header + note) == datetime(2019, 5, 14, 8, 30, tzinfo=UTC)  # not first: no
     assert dated(mail(date="someday").as_bytes()) == now
     assert dated(mail().as_bytes()) == now
+
+
+def store_old_reply(app: App, n: int, when: datetime) -> None:
+    """An old reply of the customer's to their first mail, stored as the backfill stores it."""
+    old = mail(message_id=f"<old{n}@customer.test>", body=f"Still broken ({n}).")
+    old["In-Reply-To"] = "<first@customer.test>"
+    raw = backfill_note(when) + old.as_bytes()
+    intake = Intake(app.engine)
+    intake.start()
+    try:
+        arrival = Arrival(raw, "alice@customer.test", ("support@example.com",), BACKFILL_SOURCE)
+        intake.submit(arrival).result(timeout=30)
+    finally:
+        intake.stop()
+    drain(app)
+
+
+def test_old_mail_on_a_live_ticket_starts_no_clock_and_a_closed_one_links_an_imported(
+    app: App,
+) -> None:
+    """A backfilled reply leaves a live ticket's response clock alone; one to a closed ticket
+    opens a linked ticket, which is imported like any other (no due dates)."""
+    store_raw(app, mail(message_id="<first@customer.test>", body="My printer broke.").as_bytes())
+    drain(app)
+    [live] = tickets(app)
+    with app.sessions.begin() as session:  # answered: a customer's reply would start the clock
+        ticket = session.get(Ticket, live.id)
+        assert ticket is not None and ticket.resolution_due is not None
+        ticket.first_responded_at = datetime.now(UTC)
+    store_old_reply(app, 1, DAY)
+    [after] = tickets(app)
+    assert after.next_response_due is None  # before: the old date plus the target, long past
+    with app.sessions.begin() as session:
+        ticket = session.get(Ticket, live.id)
+        assert ticket is not None
+        ticket.status = Status.CLOSED
+    store_old_reply(app, 2, DAY + timedelta(days=1))
+    linked = [t for t in tickets(app) if t.id != live.id]
+    assert len(linked) == 1 and sla.IMPORTED in linked[0].tags
+    assert (linked[0].first_response_due, linked[0].resolution_due) == (None, None)

@@ -121,7 +121,8 @@ def came(envelope: Envelope, now: datetime) -> tuple[datetime, str]:
 
 
 def run(ctx: MailContext, env: Env) -> MailContext:
-    if ctx.envelope.source == BACKFILL_SOURCE:  # old mail: on the clock of when it came
+    old = unit_of_work.unit(env.session).old_mail = ctx.envelope.source == BACKFILL_SOURCE
+    if old:  # old mail: on the clock of when it came
         now, why = came(ctx.envelope, env.now)
         env = replace(env, now=now)
         ctx.decide("backfill", f"dated {now:%Y-%m-%d %H:%M} UTC by {why}")
@@ -132,9 +133,8 @@ def run(ctx: MailContext, env: Env) -> MailContext:
     if ctx.outcome is Outcome.HELD:
         return ctx
     if ctx.envelope.source == BACKFILL_SOURCE:  # old mail: threaded, but no one is told
-        ticket = ctx.ticket  # opened by old mail, or without targets already: none now
-        if ticket is not None and (ctx.outcome is Outcome.NEW_TICKET or not ticket.resolution_due):
-            sla.no_targets(ticket)
+        if ctx.ticket is not None and ctx.ticket in unit_of_work.unit(env.session).opened:
+            sla.as_imported(ctx.ticket)
         ctx.decide("notify", "nobody to tell (old mail, imported by backfill)")
         return ctx
     if ctx.ticket is not None:  # its timers as it is now, in the same unit of work
