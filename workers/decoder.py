@@ -58,7 +58,7 @@ def prepared(app: App, mail_ids: list[int]) -> dict[int, MailContext]:
             )
         ).all()
         raws = stored_raws(session.connection(), [mail.id for mail in rows])
-        envelopes = [envelope_of(mail, raws.get(mail.id, b"")) for mail in rows]
+        envelopes = [envelope_of(mail, raws[mail.id]) for mail in rows if mail.id in raws]
     for envelope in envelopes:
         try:
             ctx = pipeline.prepare(MailContext(envelope))

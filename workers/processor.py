@@ -160,8 +160,9 @@ def process_mail(app: App, mail_id: int, ready: MailContext | None = None) -> Pr
     ``ready``: its context, decoded ahead (else it is decoded here, from storage).
 
     A conflict with a concurrent writer (the same new customer from two workers) is retried
-    once, on a context decoded afresh; the database being away is no fault of the mail, so it
-    raises and the mail waits; any other failure quarantines the mail with the reason.
+    once, on a context decoded afresh, and so is any failure on a context decoded ahead; the
+    database being away is no fault of the mail, so it raises and the mail waits; any other
+    failure quarantines the mail with the reason.
     """
     for attempt in (1, 2):
         try:
@@ -176,6 +177,8 @@ def process_mail(app: App, mail_id: int, ready: MailContext | None = None) -> Pr
         except OperationalError:
             raise
         except Exception as exc:
+            if attempt == 1 and ready is not None:
+                continue  # what was decoded ahead may be at fault: once more, decoded here
             quarantine(app, mail_id, exc)
             break
     return Processed(Outcome.QUARANTINED, [])
