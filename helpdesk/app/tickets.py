@@ -179,7 +179,7 @@ def add_message(
         attach(session, message, attachment)
     if work.first_public.get(ticket) is not message:  # the opening one is no response, even
         sla.on_message(session, ticket, kind, actor.kind, now)  # from an agent (on behalf)
-    ticket.updated_at = now
+    ticket.updated_at = max(ticket.updated_at or now, now)  # old mail (backfill) sets no clock back
     record(
         session,
         ticket,
@@ -223,7 +223,7 @@ def set_status(
         return
     lifecycle.require_move(before, status)
     ticket.status = status
-    ticket.updated_at = now
+    ticket.updated_at = max(ticket.updated_at or now, now)
     sla.on_status(session, ticket, before, now)
     if status is Status.RESOLVED:
         ticket.resolved_at = now

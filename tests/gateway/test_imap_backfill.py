@@ -261,6 +261,7 @@ def test_old_mail_on_a_live_ticket_starts_no_clock_and_a_closed_one_links_an_imp
     store_old_reply(app, 1, DAY)
     [after] = tickets(app)
     assert after.next_response_due is None  # before: the old date plus the target, long past
+    assert after.updated_at == live.updated_at  # not set back to the old mail's date
     with app.sessions.begin() as session:
         ticket = session.get(Ticket, live.id)
         assert ticket is not None
