@@ -28,6 +28,7 @@ from typing import Any
 from imapclient import IMAPClient
 from sqlalchemy import Engine
 
+from gateway.imap_idle import idle_begin, idle_end, idle_response
 from gateway.imap_session import (
     SIZE,
     Backoff,
@@ -38,9 +39,6 @@ from gateway.imap_session import (
     connect,
     fetch_batch,
     fetch_meta,
-    idle_begin,
-    idle_end,
-    idle_response,
     too_large_note,
 )
 from gateway.intake import Arrival, Intake

@@ -32,6 +32,7 @@ from storage.models import (
 
 MAX_SUBJECT = 250
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_NUMBER_TAKEN = select(Ticket.id).where(Ticket.number == bindparam("number"))
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,6 @@ class Actor:
     @classmethod
     def system(cls) -> Actor:
         return cls(AuthorKind.SYSTEM, "system")
-
-
-_NUMBER_TAKEN = select(Ticket.id).where(Ticket.number == bindparam("number"))
 
 
 def new_number() -> str:

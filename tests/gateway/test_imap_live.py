@@ -14,7 +14,8 @@ from imapclient import IMAPClient
 from sqlalchemy import Engine
 
 from gateway.imap import TAKEN, ImapPoller
-from gateway.imap_session import ImapOptions, idle_begin, idle_end
+from gateway.imap_idle import idle_begin, idle_end
+from gateway.imap_session import ImapOptions
 from gateway.intake import Arrival, Intake, Receipt
 from helpdesk.app.runtime import App
 from helpdesk.domain.mail.headers import HeaderFacts
