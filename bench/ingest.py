@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import ingest_backlog
+import ingest_flat
 from databases import database_kinds
 from figures import percentile, setup_summary, verdict
 from ingest_client import LoadResult, client_main
@@ -163,6 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="before each gateway run, N tickets with a pending timer each, days away, and the "
         "SLA targets of populate.py (compare with 0: the same targets, no tickets)",
     )
+    parser.add_argument(
+        "--against-empty",
+        action="store_true",
+        help="with --pending-timers N: each round also on an empty database (0), the order "
+        "alternating; says whether the cost is flat from empty to N (ingest_flat.py)",
+    )
     args = parser.parse_args(argv)
     kinds = database_kinds(args.database)
     if args.profile:
@@ -177,29 +184,43 @@ def main(argv: Sequence[str] | None = None) -> int:
             pickle.dump([(sender, wire_payload(raw)) for sender, raw in mails], handle)
         del mails
         for kind in kinds:
-            rounds = []
-            for number in range(1, args.rounds + 1):
-                last = number == args.rounds
-                print(f"round {number}: no-op, then {kind}, C = {args.concurrency} ...", flush=True)
-                noop = measure_noop(corpus, args.concurrency, workdir)
-                try:
-                    result = measure_gateway(
-                        kind,
-                        corpus,
-                        args.mails,
-                        args.concurrency,
-                        workdir / f"{kind}-{number}",
-                        args.profile if last else None,
-                        args.pending_timers,
-                    )
-                except Exception as exc:  # report and go on with the next database
-                    print(f"  {kind}: not measured: {type(exc).__name__}: {exc}")
-                    break
-                rounds.append(Round(noop, result))
-            if rounds:
-                report(rounds, args.concurrency, args.pending_timers)
+            measured = _rounds(args, kind, corpus, workdir)
+            for pending, rounds in measured.items():
+                report(rounds, args.concurrency, pending)
+            if len(measured) == 2 and all(len(r) == args.rounds for r in measured.values()):
+                ingest_flat.report(measured[0], measured[args.pending_timers], args.pending_timers)
     ingest_backlog.drop_templates(kinds, args.pending_timers)
     return 0
+
+
+def _rounds(
+    args: argparse.Namespace, kind: str, corpus: Path, workdir: Path
+) -> dict[int | None, list[Round]]:
+    """The rounds on one database by backlog: ``--pending-timers`` (None: no option), and with
+    ``--against-empty`` also 0, measured in the same rounds (``ingest_flat``)."""
+    against = args.against_empty and bool(args.pending_timers)
+    rounds: dict[int | None, list[Round]] = {args.pending_timers: []} | ({0: []} if against else {})
+    for number in range(1, args.rounds + 1):
+        last = number == args.rounds
+        print(f"round {number}: no-op, then {kind}, C = {args.concurrency} ...", flush=True)
+        noop = measure_noop(corpus, args.concurrency, workdir)
+        order = list(rounds) if ingest_flat.backlog_first(number) else list(rounds)[::-1]
+        for pending in order:
+            try:
+                result = measure_gateway(
+                    kind,
+                    corpus,
+                    args.mails,
+                    args.concurrency,
+                    workdir / f"{kind}-{number}-{pending}",
+                    args.profile if last and pending == args.pending_timers else None,
+                    pending,
+                )
+            except Exception as exc:  # report and go on with the next database
+                print(f"  {kind}: not measured: {type(exc).__name__}: {exc}")
+                return {p: r for p, r in rounds.items() if r}
+            rounds[pending].append(Round(noop, result))
+    return rounds
 
 
 ROLES = {"_client": client_main, "_noop": noop_main}

@@ -68,7 +68,7 @@ def store_base64(
     already) in the caller's transaction; ``source`` is called once per pass. With ``known``
     (the digest and size worked out by whoever decoded it first) the first pass is skipped, and
     the content written is checked against it: a mismatch raises ``ValueError``."""
-    blob = known or _measured(source)
+    blob = known or measured(source)
     if connection.scalar(select(Blob.sha256).where(Blob.sha256 == blob.sha256)) is None:
         if connection.dialect.name == "sqlite":
             _fill_sqlite(connection, blob, source)
@@ -82,7 +82,8 @@ def store_base64(
     return blob
 
 
-def _measured(source: Callable[[], Iterable[bytes | memoryview]]) -> StoredBlob:
+def measured(source: Callable[[], Iterable[bytes | memoryview]]) -> StoredBlob:
+    """The digest and size of what the base64 text from ``source`` decodes to."""
     digest, size = hashlib.sha256(), 0
     for chunk in decoded(source()):
         digest.update(chunk)

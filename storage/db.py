@@ -24,11 +24,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(
-    url: str, busy_timeout_ms: int = 30000, synchronous: str = "FULL", **kwargs: Any
+    url: str,
+    busy_timeout_ms: int = 30000,
+    synchronous: str = "FULL",
+    wal_autocheckpoint: int | None = None,
+    **kwargs: Any,
 ) -> Engine:
-    """An engine for ``url``; on SQLite, ``busy_timeout_ms`` is how long a writer waits, and
+    """An engine for ``url``; on SQLite, ``busy_timeout_ms`` is how long a writer waits,
     ``synchronous`` NORMAL makes commits that survive a crash of the process but may be lost
-    with the machine's power (see ``bookkeeping``)."""
+    with the machine's power (see ``bookkeeping``), and ``wal_autocheckpoint`` (pages) is how
+    large the WAL grows before a commit checkpoints it (``storage.checkpoints``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         if parsed.drivername == "postgresql":
@@ -40,21 +45,28 @@ def make_engine(
 
     def connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
-        set_pragmas(dbapi_connection, synchronous, busy_timeout_ms)
+        set_pragmas(dbapi_connection, synchronous, busy_timeout_ms, wal_autocheckpoint)
 
     event.listen(engine, "connect", connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def set_pragmas(connection: Any, synchronous: str = "FULL", busy_timeout_ms: int = 30000) -> None:
+def set_pragmas(
+    connection: Any,
+    synchronous: str = "FULL",
+    busy_timeout_ms: int = 30000,
+    wal_autocheckpoint: int | None = None,
+) -> None:
     """The settings of every SQLite connection, SQLAlchemy's or a bare ``sqlite3`` one."""
     cursor = connection.cursor()
+    behind = () if wal_autocheckpoint is None else (f"wal_autocheckpoint={wal_autocheckpoint}",)
     for pragma in (
         "journal_mode=WAL",
         f"synchronous={synchronous}",
         "foreign_keys=ON",
         f"busy_timeout={busy_timeout_ms}",
+        *behind,
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()

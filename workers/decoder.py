@@ -3,7 +3,6 @@ this thread or in processes of their own, before their unit of work takes them."
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -22,7 +21,7 @@ from helpdesk.app.runtime import App, build
 from helpdesk.app.settings import Settings
 from helpdesk.domain.mail.message import Attachment
 from helpdesk.domain.vocabulary import MailStatus
-from storage.blobs_stream import chunks_of, decoded, stored_raws
+from storage.blobs_stream import chunks_of, measured, stored_raws
 from storage.db import reading
 from storage.models import InboundMail
 
@@ -86,11 +85,8 @@ def _found_at(raw: bytes, attachment: Attachment) -> bool:
     if attachment.encoded_at is None:
         return False
     start, end = attachment.encoded_at
-    digest, size = hashlib.sha256(), 0
-    for chunk in decoded(chunks_of(memoryview(raw)[start:end])):
-        digest.update(chunk)
-        size += len(chunk)
-    return (digest.hexdigest(), size) == (attachment.sha256, attachment.size)
+    found = measured(lambda: chunks_of(memoryview(raw)[start:end]))
+    return (found.sha256, found.size) == (attachment.sha256, attachment.size)
 
 
 _pool_app: App | None = None

@@ -49,7 +49,7 @@ def run(settings: Settings, signals: Connection, parent: int, log_level: int) ->
     for signum in (signal.SIGINT, signal.SIGTERM):  # they reach the group: the parent decides,
         signal.signal(signum, signal.SIG_IGN)  # and its STOP lets the unit of work finish
     yield_cpu()
-    app = build(settings)
+    app = build(settings, checkpoints=True)
     broker = StubBroker()
     dramatiq.set_broker(broker)
     tasks = Tasks(app, broker)

@@ -14,11 +14,11 @@ from helpdesk.app.settings import Settings
 from storage.db import schema_problem
 
 
-def open_app(migrate: bool = False) -> App:
-    """The application; without ``migrate``, a database that is not ready is said so in one
-    line (and exit status 1), not in a traceback."""
+def open_app(migrate: bool = False, checkpoints: bool = False) -> App:
+    """The application (``checkpoints``: see ``build``); without ``migrate``, a database that is
+    not ready is said so in one line (and exit status 1), not in a traceback."""
     try:
-        app = build(Settings(), migrate=migrate)
+        app = build(Settings(), migrate=migrate, checkpoints=checkpoints)
     except keys.InvalidKey as exc:
         raise click.ClickException(str(exc)) from None
     problem = None if migrate else schema_problem(app.engine)

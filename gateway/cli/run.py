@@ -118,8 +118,9 @@ def _configuration_problem(settings: Settings) -> str:
 def worker(threads: int | None, verbose: bool) -> None:
     """Run the Dramatiq workers only (production, next to Redis and a gateway)."""
     configure_logging(verbose)
-    app = open_app(migrate=False)
+    app = open_app(migrate=False, checkpoints=True)
     if not app.settings.broker_url:
+        app.close()
         raise click.ClickException(
             "helpdesk worker needs HELPDESK_BROKER_URL (redis://…); "
             "with the embedded default, helpdesk serve runs the workers itself"
