@@ -7,9 +7,10 @@ Run from the repository root::
 
 Per database:
 
-1. **The data** (``api_database.py``, ``api_data.py``, ``api_story.py``, ``api_load.py``): a
-   database made by the project's migrations, then N tickets of a helpdesk three years at work,
-   with their customers, messages, events, tags and pending timers, bulk-loaded
+1. **The data** (``api_database.py``, ``api_data.py``, ``api_story.py``, ``api_words.py``,
+   ``api_load.py``): a database made by the project's migrations, then N tickets of a helpdesk
+   three years at work, with their customers, messages, events, tags and pending timers,
+   bulk-loaded
    (``executemany`` in a transaction per batch on SQLite, ``COPY`` on PostgreSQL). With
    ``--keep`` the database stays (``BENCH_API_DIR``/tickets-N.db, or PostgreSQL
    ``bench_api_N``) and the next run with ``--keep`` takes it as it is, brought to the newest

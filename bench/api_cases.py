@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import populate
 from api_data import HEAVY, TAGS
-from api_story import customer_email
+from api_words import customer_email
 
 LIST = "/api/v1/tickets"
 STATUS_LISTS = (

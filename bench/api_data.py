@@ -36,7 +36,8 @@ from itertools import accumulate
 from typing import TypeVar
 
 import populate
-from api_story import Story, Writer, customer_email, customer_name
+from api_story import Story, Writer
+from api_words import customer_email, customer_name
 
 from helpdesk.domain import timers as kinds
 from helpdesk.domain.timers.sla import Targets

@@ -14,21 +14,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import populate
+from api_words import ANSWERS, NOTES, REPLIES, RESOLUTIONS, customer_email
 
 from helpdesk.domain.vocabulary import Priority, Status
 
 if TYPE_CHECKING:
     from api_data import Batch, Generator
-
-
-def customer_name(n: int) -> tuple[str, str]:
-    return populate.NAMES[n % 10], populate.SURNAMES[(n // 10) % 8]
-
-
-def customer_email(n: int) -> str:
-    """Customer ``n``'s address: of their own, and known without asking the database."""
-    first, last = customer_name(n)
-    return f"{first}.{last}.{n}@{populate.DOMAINS[n % len(populate.DOMAINS)]}".lower()
 
 
 def pick(rng: Any, weighted: tuple[tuple[int, int], ...]) -> int:
@@ -42,29 +33,7 @@ def pick(rng: Any, weighted: tuple[tuple[int, int], ...]) -> int:
 
 ROUNDS = ((0, 65), (1, 25), (2, 8), (3, 2))  # customer answers after the first reply
 NOTE_SHARE, RATED_SHARE, PARTICIPANT_SHARE, ATTACHED_SHARE = 0.1, 0.25, 0.04, 1 / 30
-REPLIES = (
-    "Hello {first},\n\nthank you for the details. We could reproduce it on our side: the "
-    "export job hit a timeout on accounts with more than 10,000 rows. A fix is being rolled "
-    "out today; until then, please export one month at a time.\n\nBest regards,\n{agent}",
-    "Hi {first},\n\nI have reset the session on your account and cleared the cached "
-    "credentials. Could you try signing in again and let us know whether it works now?\n\n"
-    "Kind regards,\n{agent}",
-    "Dear {first},\n\nthe invoice was corrected and a credit note for the difference is "
-    "attached to your account. It will show on your next statement.\n\nThanks,\n{agent}",
-)
-ANSWERS = (
-    "Thanks, that helped partly. The first export went through, the second one still stops "
-    "at 80% with the same message. Anything else I can try?\n\n{name}",
-    "Hello again, it works now on the laptop but not on my phone (Android 14, app version "
-    "5.2.1). Screenshot attached.\n\nBest,\n{name}",
-    "Thank you. Could you also check order {n}? It seems to have the same problem.\n\n{name}",
-)
-NOTES = (
-    "Checked the logs: timeouts on the export worker since the last deploy. Linked to the bug.",
-    "Customer is on the enterprise plan, keep the SLA in mind. Billing confirmed the credit.",
-)
 UPDATED_BEFORE = '{"priority": "medium", "category": "general", "tags": []}'
-RESOLUTIONS = ("Fixed by the export patch.", "Credentials reset.", "Invoice corrected.")
 
 
 @dataclass

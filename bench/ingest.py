@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/ingest.py [--mails N] [--concurrency C] [--rounds R]
                                      [--database sqlite|postgresql|both] [--profile DIR]
-                                     [--pending-timers N]
+                                     [--pending-timers N [--against-empty]]
 
 Each target runs in its own process, and so does the load generator, so that no two of them share
 a GIL: a no-op aiosmtpd server (answers 250 to everything, stores nothing) as the baseline, then
@@ -28,7 +28,8 @@ with py-spy (``pip install py-spy``) into folded stacks and prints the busiest f
 ``--pending-timers N`` bulk-inserts N tickets with a pending timer each (``populate.py``: days
 away, with its SLA targets) into each fresh database before the gateway starts; the ratios with
 ``--pending-timers 100000`` and with ``--pending-timers 0`` (the same targets, no tickets) say
-what a backlog of timers costs the pipeline.
+what a backlog of timers costs the pipeline; ``--against-empty`` measures both in the same rounds
+and says whether the cost is flat (``ingest_flat.py``).
 """
 
 from __future__ import annotations

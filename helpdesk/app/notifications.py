@@ -18,7 +18,12 @@ from helpdesk.app import webhooks
 from helpdesk.app.answer_limits import AnswerLimits
 from helpdesk.app.notifications_thread import Threads
 from helpdesk.app.settings import Settings
-from helpdesk.app.template_context import Recipient, message_id_for, template_context
+from helpdesk.app.template_context import (
+    Recipient,
+    message_id_for,
+    template_context,
+    ticketless_context,
+)
 from helpdesk.app.unit_of_work import active_agents, answerable, present_agents, unit
 from helpdesk.domain import digests
 from helpdesk.domain.notices import Audience, Template
@@ -135,25 +140,23 @@ class Planner:
         """The short answer to an agent's command mail, threaded under it."""
         if not self.limits.allow(agent.email, agent=True):
             return None
-        recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
-        return self._direct(Template.AGENT_FEEDBACK, recipient, ticket, extra, in_reply_to)
+        return self._direct(
+            Template.AGENT_FEEDBACK, Recipient.agent(agent), ticket, extra, in_reply_to
+        )
 
     def notice(self, agent: Agent, extra: dict[str, Any]) -> Outbox | None:
         """Tell an agent that a mail in their name was not applied (it may be forged)."""
         if not self.limits.allow(agent.email, agent=True):
             return None
-        recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
-        return self._direct(Template.AGENT_REJECTED_NOTICE, recipient, None, extra, "")
+        return self._direct(Template.AGENT_REJECTED_NOTICE, Recipient.agent(agent), None, extra, "")
 
     def sla_alert(self, agent: Agent, ticket: Ticket, extra: dict[str, Any]) -> Outbox:
         """An SLA warning or breach, with the ticket's reply address to act on it."""
-        recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
-        return self._direct(Template.AGENT_SLA_ALERT, recipient, ticket, extra, "")
+        return self._direct(Template.AGENT_SLA_ALERT, Recipient.agent(agent), ticket, extra, "")
 
     def escalation(self, agent: Agent, ticket: Ticket, extra: dict[str, Any]) -> Outbox:
         """A supervisor told that a ticket has had no agent activity for a long time."""
-        recipient = Recipient(agent.email, agent.name, Party.AGENT, agent.id)
-        return self._direct(Template.AGENT_ESCALATED, recipient, ticket, extra, "")
+        return self._direct(Template.AGENT_ESCALATED, Recipient.agent(agent), ticket, extra, "")
 
     def timeout_notice(self, ticket: Ticket, kind: str, extra: dict[str, Any]) -> Outbox:
         """The customer's reminder that a ticket waiting for them will soon be resolved."""
@@ -178,12 +181,7 @@ class Planner:
         if ticket is not None:
             context = template_context(ticket, recipient, self._first_message(ticket), None, None)
         else:
-            context = {
-                "recipient_name": recipient.name,
-                "party": recipient.party.value,
-                "party_id": recipient.party_id,
-                "references": [],
-            }
+            context = ticketless_context(recipient)
         if in_reply_to:
             context["references"] = [*context["references"], in_reply_to]
         context.update(extra)
@@ -240,8 +238,8 @@ class Planner:
         """Who answers for the ticket (``answerable``); an unassigned one is the open queue's:
         every active agent."""
         if ticket.assignee_agent_id is None and ticket.assignee_group_id is None:
-            return [_recipient(a) for a in present_agents(self.session, self.now)]
-        return [_recipient(a) for a in answerable(self.session, ticket, self.now)]
+            return [Recipient.agent(a) for a in present_agents(self.session, self.now)]
+        return [Recipient.agent(a) for a in answerable(self.session, ticket, self.now)]
 
     def _participants(self, ticket: Ticket) -> list[Customer]:
         if ticket.id is None:
@@ -299,7 +297,3 @@ class Planner:
             next_attempt_at=self.now,
             created_at=self.now,
         )
-
-
-def _recipient(agent: Agent) -> Recipient:
-    return Recipient(agent.email, agent.name, Party.AGENT, agent.id)

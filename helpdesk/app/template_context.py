@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from helpdesk.domain.tokens import Party
-from storage.models import Message, Ticket, TicketEvent
+from storage.models import Agent, Message, Ticket, TicketEvent
 
 
 @dataclass(frozen=True)
@@ -18,9 +18,23 @@ class Recipient:
     party: Party
     party_id: int
 
+    @classmethod
+    def agent(cls, agent: Agent) -> Recipient:
+        return cls(agent.email, agent.name, Party.AGENT, agent.id)
+
 
 def message_id_for(ticket_number: str, domain: str) -> str:
     return f"<{uuid.uuid4().hex}.{ticket_number.lower()}@{domain}>"
+
+
+def ticketless_context(recipient: Recipient) -> dict[str, Any]:
+    """What a mail about no ticket is given (an answer to a command, a rejection notice)."""
+    return {
+        "recipient_name": recipient.name,
+        "party": recipient.party.value,
+        "party_id": recipient.party_id,
+        "references": [],
+    }
 
 
 def template_context(
