@@ -3,9 +3,9 @@ database to one of N tickets?
 
 Each round measures the gateway on both, one right after the other, against the same no-op
 baseline; the order alternates from round to round, so that a machine slowing down or speeding
-up within the run does not favour either. The noise is how far the empty database's own rounds
-spread: the backlog passes when its median is below the empty one's by no more than half that
-spread (the median of a range's middle, give or take its half-width), or not below it at all.
+up within the run does not favour either. The noise is half the range over which the empty
+database's own rounds spread: the backlog passes when its median is below the empty one's by no
+more than that, or not below it at all. The absolute rates are printed beside the verdicts.
 """
 
 from __future__ import annotations
