@@ -34,7 +34,7 @@ from populate_team import timer_policy as timer_policy
 from sqlalchemy import Table, insert, text
 
 from helpdesk.app import sla
-from helpdesk.app.tickets import NUMBER_ALPHABET
+from helpdesk.app.ticket_numbers import NUMBER_ALPHABET
 from helpdesk.domain import timers as kinds
 from helpdesk.domain.timers.facts import Facts
 from helpdesk.domain.vocabulary import (

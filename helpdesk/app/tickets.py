@@ -6,16 +6,15 @@ They run inside the caller's unit of work and never commit.
 from __future__ import annotations
 
 import enum
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from helpdesk.app import sla
+from helpdesk.app.ticket_numbers import unused_number
 from helpdesk.app.unit_of_work import stored_blobs, unit
 from helpdesk.domain import credentials, lifecycle
 from helpdesk.domain.mail.message import Attachment
@@ -31,8 +30,6 @@ from storage.models import (
 )
 
 MAX_SUBJECT = 250
-NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_NUMBER_TAKEN = select(Ticket.id).where(Ticket.number == bindparam("number"))
 
 
 @dataclass(frozen=True)
@@ -44,22 +41,6 @@ class Actor:
     @classmethod
     def system(cls) -> Actor:
         return cls(AuthorKind.SYSTEM, "system")
-
-
-def new_number() -> str:
-    """Six random symbols of 32: one read of the system's randomness (a byte modulo 32 is
-    uniform), not one per symbol."""
-    return "TKT-" + "".join(NUMBER_ALPHABET[byte % 32] for byte in secrets.token_bytes(6))
-
-
-def unused_number(session: Session) -> str:
-    """A number no stored ticket has (at a million tickets, left to the unique key, one batch
-    of fifty new tickets in twenty was redone mail by mail); two of one batch are left to it."""
-    connection = session.connection()  # not the ORM's execute: it was 6% of the pipeline's time
-    while True:
-        number = new_number()
-        if connection.scalar(_NUMBER_TAKEN, {"number": number}) is None:
-            return number
 
 
 def record(
@@ -89,6 +70,16 @@ def record(
     return event
 
 
+def ticket_subject(subject: str) -> str:
+    """The subject as a ticket keeps it: a 130 KB header must not ride along in every mail."""
+    return subject if len(subject) <= MAX_SUBJECT else subject[: MAX_SUBJECT - 1] + "…"
+
+
+def first_mail_text(subject: str, words: str) -> str:
+    """What is looked at for secrets in a new ticket's first mail."""
+    return f"{ticket_subject(subject)}\n{words}"
+
+
 def open_ticket(
     session: Session,
     customer: Customer,
@@ -98,15 +89,15 @@ def open_ticket(
     now: datetime,
     linked: Ticket | None = None,
     first_words: str | None = None,
+    scanned: credentials.Scanned | None = None,
 ) -> Ticket:
     """A new ticket, flagged (the ``credentials`` tag) when its first mail seems to hold a
-    password or a key: ``first_words`` when the description is not that mail's text (a note)."""
+    password or a key: ``first_words`` when the description is not that mail's text (a note);
+    ``scanned``, that mail's text looked at ahead (``first_mail_text``)."""
     number = unused_number(session)
-    if len(subject) > MAX_SUBJECT:  # a 130 KB header must not ride along in every notification
-        subject = subject[: MAX_SUBJECT - 1] + "…"
-    secrets_seen = credentials.credential_kinds(
-        f"{subject}\n{description if first_words is None else first_words}"
-    )
+    subject = ticket_subject(subject)
+    words = description if first_words is None else first_words
+    secrets_seen = credentials.kinds_in(first_mail_text(subject, words), scanned)
     ticket = Ticket(
         number=number,
         subject=subject,

@@ -10,7 +10,9 @@ stated password must look like one, and a labelled one must not be an ordinary w
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
 
 TAG = "credentials"  # the flag on the ticket: agents see it, and may remove it (#tag -credentials)
 _WORD = (
@@ -66,6 +68,30 @@ def credential_kinds(text: str) -> tuple[str, ...]:
     if any(_check(how, m.group(1)) for pattern, how in _PASSWORDS for m in pattern.finditer(text)):
         found.insert(0, "a password")
     return tuple(found)
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """``credential_kinds`` of a text worked out ahead (by the decoding process, off the unit of
+    work), known by the text's digest so that the text need not travel with it."""
+
+    digest: bytes
+    kinds: tuple[str, ...]
+
+
+def scanned(text: str) -> Scanned:
+    return Scanned(_digest(text), credential_kinds(text))
+
+
+def kinds_in(text: str, ahead: Scanned | None) -> tuple[str, ...]:
+    """``credential_kinds(text)``, from ``ahead`` when it was worked out for this very text."""
+    if ahead is not None and ahead.digest == _digest(text):
+        return ahead.kinds
+    return credential_kinds(text)
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def _check(how: str, word: str) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.domain.credentials import credential_kinds
+from helpdesk.domain.credentials import Scanned, credential_kinds, kinds_in, scanned
 from helpdesk.domain.mail.parse import parse
 from tests.helpers import CORPORA
 
@@ -81,3 +81,13 @@ def test_no_mail_of_the_corpora_is_flagged() -> None:
 def test_a_long_text_is_read_in_linear_time() -> None:
     text = "password is " * 20_000 + "login and " * 20_000 + "-----BEGIN " * 20_000
     assert credential_kinds(text) == ()
+
+
+def test_a_look_worked_out_ahead_is_used_for_its_own_text_only() -> None:
+    ahead = scanned("Login\npassword: hunter2")
+    assert ahead.kinds == ("a password",)
+    assert kinds_in("Login\npassword: hunter2", ahead) == ("a password",)
+    stale = Scanned(ahead.digest, ())  # as if worked out for this text: it is taken as it is
+    assert kinds_in("Login\npassword: hunter2", stale) == ()
+    assert kinds_in("Login\npassword: hunter3", stale) == ("a password",)  # another text
+    assert kinds_in("Login\npassword: hunter2", None) == ("a password",)

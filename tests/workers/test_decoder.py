@@ -4,18 +4,20 @@ unit of work takes what it decoded: every mail is decoded once, whatever the bou
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
 from helpdesk.app.runtime import App
 from helpdesk.domain.mail.located import LOCATED_BYTES
+from helpdesk.domain.vocabulary import EventKind
 from storage import spool
-from storage.models import Blob, InboundMail, MessageAttachment
+from storage.models import Blob, InboundMail, MessageAttachment, Ticket, TicketEvent
 from tests.helpers import mail, store_raw
 from workers import decoder as decoding
 from workers.decoder import Decoder
-from workers.processor import drain, pending_ids
+from workers.processor import drain, pending_ids, process_mail
 
 ATTACHMENT = 300_000  # bytes of each mail's attachment: ~410 KB on the wire
 
@@ -107,3 +109,28 @@ def test_a_large_attachment_decoded_ahead_comes_without_its_content_and_is_store
         ("c1.pdf", len(content) - 1),
     ]
     assert [stored[f.blob_sha256] for f in files] == [content, content[1:]]
+
+
+def test_the_look_for_secrets_is_done_ahead_and_the_unit_of_work_takes_it(app: App) -> None:
+    body = "Hello, I cannot sign in.\nLogin: bob\nPassword: correcthorse\nThanks"
+    store_raw(app, mail(subject="Sign-in", body=body).as_bytes(), sender="bob@customer.test")
+    spool.move(app.engine)
+    with app.sessions() as session:
+        [mail_id] = session.scalars(select(InboundMail.id))
+    worker = Decoder(app, processes=1)
+    try:
+        worker.ahead([mail_id], chunk=10)
+        [context] = worker.take([mail_id]).values()
+    finally:
+        worker.close()
+    assert context.scanned is not None and context.scanned.kinds == ("a password",)
+    # the unit of work takes the look as it was worked out, without looking again
+    context.scanned = replace(context.scanned, kinds=("a private key",))
+    process_mail(app, mail_id, context)
+    with app.sessions() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        created = session.scalars(
+            select(TicketEvent).where(TicketEvent.kind == EventKind.TICKET_CREATED)
+        ).one()
+        assert "credentials" in ticket.tags
+        assert created.after["credentials"] == ["a private key"]

@@ -112,12 +112,23 @@ def _post(
         unit_of_work.unit(env.session).thread_headers[ticket] = (index, decode_header_value(topic))
 
 
+def subject_of(ctx: MailContext) -> str:
+    """The subject a mail opens its ticket with."""
+    return ctx.mail.subject.strip() or "(no subject)"
+
+
 def _new_ticket(ctx: MailContext, env: Env, linked: Ticket | None) -> None:
     customer = _sender_customer(ctx, env)
     actor = tickets.Actor(AuthorKind.CUSTOMER, customer.email)
-    subject = ctx.mail.subject.strip() or "(no subject)"
     ticket = tickets.open_ticket(
-        env.session, customer, subject, ctx.body, actor, env.now, linked=linked
+        env.session,
+        customer,
+        subject_of(ctx),
+        ctx.body,
+        actor,
+        env.now,
+        linked=linked,
+        scanned=ctx.scanned,
     )
     _post(ctx, env, ticket, MessageKind.PUBLIC, actor, customer)
     participants.add_participants(env.session, ticket, _others(ctx, env, ticket), actor, env.now)
@@ -216,11 +227,10 @@ def _open_for_customer(
     public message, never the note."""
     email = opening.email
     customer = customers.customer_for(env.session, email, opening.name, env.now)
-    subject = ctx.mail.subject.strip() or "(no subject)"
     internal = ctx.plan is not None and ctx.plan.internal
     description = f"Opened on your behalf by {actor.label}." if internal else ctx.body
     ticket = tickets.open_ticket(
-        env.session, customer, subject, description, actor, env.now, first_words=ctx.body
+        env.session, customer, subject_of(ctx), description, actor, env.now, first_words=ctx.body
     )
     if ctx.body.strip() or ctx.mail.attachments:
         kind = MessageKind.INTERNAL if internal else MessageKind.PUBLIC

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from helpdesk.app.settings import Settings
 from helpdesk.domain.auth import DnsFunc
 from helpdesk.domain.commands.plan import Plan
+from helpdesk.domain.credentials import Scanned
 from helpdesk.domain.mail.classify import Classification
 from helpdesk.domain.mail.clean import Cleaned
 from helpdesk.domain.mail.message import Address, ParsedMail
@@ -95,6 +96,7 @@ class MailContext:
     sender: Address | None = None
     text: str | None = None
     cleaned: Cleaned | None = None  # worked out ahead for the mail's own text (``clean.tidy``)
+    scanned: Scanned | None = None  # its first-mail text looked at for secrets, ahead
     body: str = ""
     content_hash: str = ""
     customer: Customer | None = None
